@@ -1,0 +1,2 @@
+//! genesys-client
+#![doc = include_str!("../README.md")]

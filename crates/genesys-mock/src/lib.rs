@@ -1,0 +1,2 @@
+//! genesys-mock
+#![doc = include_str!("../README.md")]
