@@ -1,0 +1,98 @@
+//! The cache's error type.
+
+use crate::DirectoryId;
+
+/// Everything that can go wrong in the cache.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A directory id that is not 1..=128 characters of `A-Z a-z 0-9 . _ : -` (or is `.`/`..`).
+    #[error("invalid directory id {id:?}: {reason}")]
+    InvalidDirectoryId {
+        /// The refused id, escaped and cut to 40 characters.
+        id: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A TTL outside 30..=3600 seconds.
+    #[error("invalid TTL of {seconds} s: a TTL is 30..=3600 seconds")]
+    InvalidTtl {
+        /// The refused TTL.
+        seconds: u64,
+    },
+    /// A directory over the entry limit: refused whole, never cached truncated.
+    #[error(
+        "directory `{directory_id}` has {count} entries, over the limit of {limit}: it is not cached"
+    )]
+    TooManyEntries {
+        /// The directory.
+        directory_id: DirectoryId,
+        /// How many entries upstream has.
+        count: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Upstream (Genesys) failed and no usable cached copy was at hand.
+    #[error("fetching directory `{directory_id}` from upstream failed")]
+    Upstream {
+        /// The directory.
+        directory_id: DirectoryId,
+        /// What upstream said: status, Genesys error body, correlation id.
+        #[source]
+        source: genesys_client::Error,
+    },
+    /// The cache backend failed (unreachable, timed out, refused).
+    #[error("the {backend} cache backend failed: {reason}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// What failed.
+        reason: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A stored value that cannot be decoded: treated as a miss by the pipeline.
+    #[error("the cached copy of `{directory_id}` is unreadable: {reason}")]
+    Corrupt {
+        /// The directory.
+        directory_id: DirectoryId,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// A directory that cannot be encoded for caching.
+    #[error("directory `{directory_id}` cannot be encoded: {reason}")]
+    Encode {
+        /// The directory.
+        directory_id: DirectoryId,
+        /// Why.
+        reason: String,
+    },
+    /// A setting with a value that cannot work.
+    #[error("invalid setting `{setting}`: {reason}")]
+    Config {
+        /// The setting, as the user knows it.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Upstream { source, .. } => source.is_retryable(),
+            Self::Backend { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The upstream error, when upstream is what failed.
+    pub fn upstream(&self) -> Option<&genesys_client::Error> {
+        match self {
+            Self::Upstream { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
