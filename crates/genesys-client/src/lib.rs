@@ -1,2 +1,30 @@
-//! genesys-client
 #![doc = include_str!("../README.md")]
+//! The Genesys Cloud client crate: its modules and public items.
+#![allow(
+    clippy::result_large_err,
+    reason = "Error keeps the whole Genesys error body inline, as the public contract says; \
+              errors are rare and never on a hot path"
+)]
+
+mod auth;
+mod client;
+mod config;
+mod entry;
+mod error;
+mod fetch;
+mod fingerprint;
+mod limiter;
+pub mod metrics;
+mod page;
+mod region;
+mod response;
+mod retry;
+
+pub use client::GenesysClient;
+pub use config::GenesysClientBuilder;
+pub use entry::Entry;
+pub use error::{ApiErrorBody, Error};
+pub use fetch::{DirectorySnapshot, FetchOptions, FetchOutcome};
+pub use fingerprint::Fingerprint;
+pub use region::Region;
+pub use retry::RetryPolicy;

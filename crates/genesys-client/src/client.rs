@@ -1,0 +1,236 @@
+//! The client handle, and one authorised, rate-limited request for one page.
+
+use std::fmt;
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use secrecy::ExposeSecret;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::auth::{AccessToken, TokenSource};
+use crate::config::{GenesysClientBuilder, env_lookup, env_setting};
+use crate::limiter::RequestLimiter;
+use crate::response::{directory_error, transport};
+use crate::{Error, Region, RetryPolicy, metrics};
+
+/// A Genesys Cloud Platform API client for routing directory listings.
+///
+/// Cheap to clone (an `Arc` inside): clones share the access token, the connection pool and
+/// the request-rate limiter. `Debug` never shows the client secret or a token.
+#[derive(Clone)]
+pub struct GenesysClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) tokens: TokenSource,
+    pub(crate) api_base: Url,
+    pub(crate) login_base: Url,
+    pub(crate) region: Region,
+    pub(crate) page_size: u32,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limiter: RequestLimiter,
+    pub(crate) max_pages: u32,
+    pub(crate) snapshot_attempts: u32,
+}
+
+impl GenesysClient {
+    /// A builder with the defaults: region `us-east-1`, page size 250, 300 requests a minute.
+    pub fn builder() -> GenesysClientBuilder {
+        GenesysClientBuilder::default()
+    }
+
+    /// A client configured from `GENESYS_CLIENT_ID`, `GENESYS_CLIENT_SECRET` (required),
+    /// `GENESYS_REGION` (a region name or domain, default `us-east-1`), `GENESYS_API_URL` and
+    /// `GENESYS_LOGIN_URL` (overrides). Errors name the variable at fault.
+    pub fn from_env() -> Result<GenesysClient, Error> {
+        GenesysClientBuilder::from_lookup(env_lookup)
+            .and_then(GenesysClientBuilder::build)
+            .map_err(env_setting)
+    }
+
+    /// The Platform API base URL in use.
+    pub fn api_base(&self) -> &Url {
+        &self.inner.api_base
+    }
+
+    /// The login (OAuth) base URL in use.
+    pub fn login_base(&self) -> &Url {
+        &self.inner.login_base
+    }
+
+    /// The default page size.
+    pub fn page_size(&self) -> u32 {
+        self.inner.page_size
+    }
+
+    /// The configured region (the bases may override it).
+    pub fn region(&self) -> Region {
+        self.inner.region
+    }
+}
+
+impl fmt::Debug for GenesysClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("GenesysClient")
+            .field("api_base", &inner.api_base.as_str())
+            .field("login_base", &inner.login_base.as_str())
+            .field("tokens", &inner.tokens)
+            .field("page_size", &inner.page_size)
+            .field("retry", &inner.retry)
+            .field("limiter", &inner.limiter)
+            .field("max_pages", &inner.max_pages)
+            .field("snapshot_attempts", &inner.snapshot_attempts)
+            .finish()
+    }
+}
+
+/// What to ask for one page.
+pub(crate) struct PageRequest<'a> {
+    pub(crate) url: &'a Url,
+    pub(crate) directory_id: &'a str,
+    pub(crate) page: u32,
+    pub(crate) if_none_match: Option<&'a str>,
+    pub(crate) if_modified_since: Option<&'a str>,
+}
+
+impl PageRequest<'_> {
+    fn is_conditional(&self) -> bool {
+        self.if_none_match.is_some() || self.if_modified_since.is_some()
+    }
+}
+
+/// A successful answer to a page request.
+pub(crate) enum PageResponse {
+    /// 2xx: the page, with the headers that matter for snapshot consistency.
+    Page {
+        body: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        correlation_id: Option<String>,
+    },
+    /// 304 to a conditional request.
+    NotModified,
+}
+
+struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Inner {
+    /// One attempt at one page: a token, the request, and on a 401 one token refresh and one
+    /// more request; a second 401 is [`Error::Unauthorized`], never a loop.
+    pub(crate) async fn get_page(&self, request: &PageRequest<'_>) -> Result<PageResponse, Error> {
+        let token = self.tokens.current().await?;
+        let mut response = self.send(request, &token).await?;
+        if response.status == StatusCode::UNAUTHORIZED {
+            tracing::info!(
+                directory_id = request.directory_id,
+                "access token rejected; refreshing it once"
+            );
+            let token = self.tokens.replace(token.generation).await?;
+            response = self.send(request, &token).await?;
+        }
+        let RawResponse {
+            status,
+            headers,
+            body,
+        } = response;
+        if status == StatusCode::NOT_MODIFIED {
+            return if request.is_conditional() {
+                Ok(PageResponse::NotModified)
+            } else {
+                Err(Error::InvalidResponse {
+                    reason: "304 Not Modified to an unconditional request".to_owned(),
+                    correlation_id: crate::response::correlation_id(&headers, None),
+                })
+            };
+        }
+        if !status.is_success() {
+            return Err(directory_error(
+                status.as_u16(),
+                &headers,
+                &body,
+                request.directory_id,
+            ));
+        }
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(PageResponse::Page {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+            correlation_id: crate::response::correlation_id(&headers, None),
+            body,
+        })
+    }
+
+    async fn send(
+        &self,
+        request: &PageRequest<'_>,
+        token: &AccessToken,
+    ) -> Result<RawResponse, Error> {
+        self.limiter.acquire().await;
+        let span = tracing::debug_span!(
+            "genesys.page",
+            directory_id = request.directory_id,
+            page = request.page,
+            status = tracing::field::Empty,
+        );
+        async {
+            let mut builder = self
+                .http
+                .get(request.url.clone())
+                .bearer_auth(token.secret.expose_secret())
+                .header(ACCEPT, "application/json");
+            if let Some(etag) = request.if_none_match {
+                builder = builder.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = request.if_modified_since {
+                builder = builder.header(IF_MODIFIED_SINCE, date);
+            }
+            let started = Instant::now();
+            let result = async {
+                let response = builder.send().await?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes().await?;
+                Ok::<_, reqwest::Error>(RawResponse {
+                    status,
+                    headers,
+                    body: body.into(),
+                })
+            }
+            .await;
+            match result {
+                Ok(response) => {
+                    tracing::Span::current().record("status", response.status.as_u16());
+                    metrics::upstream_request(
+                        metrics::status_label(response.status.as_u16()),
+                        started.elapsed(),
+                    );
+                    tracing::debug!(bytes = response.body.len(), "page response");
+                    Ok(response)
+                }
+                Err(err) => {
+                    metrics::upstream_request("error", started.elapsed());
+                    let err = transport("directory request failed", err);
+                    tracing::debug!(error = %err, "page request failed");
+                    Err(err)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,400 @@
+//! Fetching a whole directory: paging, conditional requests, and never a torn snapshot.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::client::{GenesysClient, PageRequest, PageResponse};
+use crate::config::{join_path, validate_page_size};
+use crate::page::{Listing, with_page_number};
+use crate::retry::with_retries;
+use crate::{Entry, Error, Fingerprint, metrics};
+
+/// Options for one [`GenesysClient::fetch_directory`] call.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct FetchOptions {
+    /// An ETag from an earlier snapshot: sent as `If-None-Match` on page 1.
+    pub if_none_match: Option<String>,
+    /// A Last-Modified from an earlier snapshot: sent as `If-Modified-Since` on page 1.
+    pub if_modified_since: Option<String>,
+    /// Overrides the client's page size for this call (1..=500).
+    pub page_size: Option<u32>,
+    /// Overrides the retry policy's total budget for this call, e.g. shorter for a caller that
+    /// has a stale copy to fall back on.
+    pub retry_budget: Option<Duration>,
+}
+
+impl FetchOptions {
+    /// No validators, the client's page size and retry budget.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the ETag to revalidate against.
+    #[must_use]
+    pub fn if_none_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_none_match = Some(etag.into());
+        self
+    }
+
+    /// Sets the Last-Modified date to revalidate against.
+    #[must_use]
+    pub fn if_modified_since(mut self, date: impl Into<String>) -> Self {
+        self.if_modified_since = Some(date.into());
+        self
+    }
+
+    /// Sets the page size for this call.
+    #[must_use]
+    pub fn page_size(mut self, page_size: u32) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+
+    /// Sets the total retry budget for this call.
+    #[must_use]
+    pub fn retry_budget(mut self, budget: Duration) -> Self {
+        self.retry_budget = Some(budget);
+        self
+    }
+}
+
+/// The result of a fetch.
+#[derive(Clone, Debug)]
+pub enum FetchOutcome {
+    /// The whole, consistent listing.
+    Modified(DirectorySnapshot),
+    /// Upstream answered 304 to the validators in [`FetchOptions`].
+    NotModified,
+}
+
+/// Every entry of one directory as of one moment, with its validators and fingerprint.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DirectorySnapshot {
+    /// The entries, in upstream order, with every field upstream sent.
+    pub entries: Vec<Entry>,
+    /// Page 1's `ETag`, when upstream sent one.
+    pub etag: Option<String>,
+    /// Page 1's `Last-Modified`, when upstream sent one.
+    pub last_modified: Option<String>,
+    /// The content fingerprint of `entries`.
+    pub fingerprint: Fingerprint,
+    /// How many pages were read.
+    pub pages: u32,
+    /// The sum of the page body sizes, in bytes.
+    pub upstream_bytes: usize,
+}
+
+impl DirectorySnapshot {
+    /// A snapshot of `entries` that did not come from upstream (no validators, no pages), for
+    /// other sources of directories and for tests.
+    pub fn new(entries: Vec<Entry>) -> Self {
+        Self {
+            fingerprint: Fingerprint::of(&entries),
+            entries,
+            etag: None,
+            last_modified: None,
+            pages: 0,
+            upstream_bytes: 0,
+        }
+    }
+
+    /// Sets the validators.
+    #[must_use]
+    pub fn with_validators(mut self, etag: Option<String>, last_modified: Option<String>) -> Self {
+        self.etag = etag;
+        self.last_modified = last_modified;
+        self
+    }
+}
+
+/// Everything but unreserved characters is encoded, so an id can never change the URL's shape.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One complete read from page 1: a result, or the reason the directory must be read again.
+enum Read {
+    Done(FetchOutcome),
+    Torn(String),
+}
+
+/// What page 1 said about the version of the listing it belongs to.
+struct Version {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    total: Option<u64>,
+}
+
+impl Version {
+    /// Why a later page belongs to another version than page 1, if it does. Only values that
+    /// both pages carry are compared.
+    fn differs(&self, later: &Version) -> Option<String> {
+        fn differ<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        if differ(&self.etag, &later.etag) {
+            Some("ETag changed".to_owned())
+        } else if differ(&self.last_modified, &later.last_modified) {
+            Some("Last-Modified changed".to_owned())
+        } else if differ(&self.total, &later.total) {
+            Some(format!(
+                "total changed from {:?} to {:?}",
+                self.total, later.total
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl GenesysClient {
+    /// Reads every entry of directory `directory_id`, following the pages, as one consistent
+    /// snapshot.
+    ///
+    /// With validators in `options`, page 1 is a conditional request and a 304 gives
+    /// [`FetchOutcome::NotModified`]. A directory that changes while it is read (a later page's
+    /// ETag, Last-Modified or total differs from page 1's, an entry id repeats across pages, or
+    /// the count differs from `total`) is read again from page 1, at most `snapshot_attempts`
+    /// times in all; a mixed list is never returned. Retryable failures are retried within the
+    /// retry budget, which covers the whole call.
+    pub async fn fetch_directory(
+        &self,
+        directory_id: &str,
+        options: &FetchOptions,
+    ) -> Result<FetchOutcome, Error> {
+        if directory_id.is_empty() || directory_id == "." || directory_id == ".." {
+            return Err(Error::InvalidDirectoryId {
+                directory_id: directory_id.to_owned(),
+                reason: "a directory id cannot be empty, \".\" or \"..\"",
+            });
+        }
+        let page_size = options.page_size.unwrap_or(self.inner.page_size);
+        validate_page_size(page_size, "page_size")?;
+        let budget = options.retry_budget.unwrap_or(self.inner.retry.budget);
+        let deadline = Instant::now() + budget;
+
+        let mut first = join_path(
+            &self.inner.api_base,
+            &format!(
+                "/api/v2/routing/directories/{}/entries",
+                utf8_percent_encode(directory_id, PATH_SEGMENT)
+            ),
+        );
+        first
+            .query_pairs_mut()
+            .append_pair("pageSize", &page_size.to_string());
+        let first = with_page_number(&first, 1);
+
+        let attempts = self.inner.snapshot_attempts;
+        for attempt in 1..=attempts {
+            match self
+                .read_once(directory_id, &first, options, deadline)
+                .await?
+            {
+                Read::Done(outcome) => return Ok(outcome),
+                Read::Torn(why) => {
+                    tracing::warn!(
+                        directory_id,
+                        attempt,
+                        why,
+                        "directory changed while it was read"
+                    );
+                    if attempt < attempts {
+                        metrics::retry("torn_snapshot");
+                    }
+                }
+            }
+        }
+        Err(Error::TornSnapshot {
+            directory_id: directory_id.to_owned(),
+            attempts,
+        })
+    }
+
+    async fn read_once(
+        &self,
+        directory_id: &str,
+        first: &Url,
+        options: &FetchOptions,
+        deadline: Instant,
+    ) -> Result<Read, Error> {
+        let inner = &self.inner;
+        let mut url = first.clone();
+        let mut visited: HashSet<Url> = HashSet::from([first.clone()]);
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut upstream_bytes = 0usize;
+        let mut head: Option<Version> = None;
+        let mut pages = 0u32;
+
+        loop {
+            pages += 1;
+            let request = PageRequest {
+                url: &url,
+                directory_id,
+                page: pages,
+                if_none_match: options.if_none_match.as_deref().filter(|_| pages == 1),
+                if_modified_since: options.if_modified_since.as_deref().filter(|_| pages == 1),
+            };
+            let response =
+                with_retries(&inner.retry, deadline, || inner.get_page(&request)).await?;
+            let (body, etag, last_modified, correlation_id) = match response {
+                PageResponse::NotModified => return Ok(Read::Done(FetchOutcome::NotModified)),
+                PageResponse::Page {
+                    body,
+                    etag,
+                    last_modified,
+                    correlation_id,
+                } => (body, etag, last_modified, correlation_id),
+            };
+            upstream_bytes += body.len();
+            let invalid = |reason: String| Error::InvalidResponse {
+                reason,
+                correlation_id: correlation_id.clone(),
+            };
+            let listing = Listing::parse(&body)
+                .map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
+            drop(body);
+
+            let version = Version {
+                etag,
+                last_modified,
+                total: listing.total,
+            };
+            match &head {
+                None => {
+                    entries.reserve(listing.total.unwrap_or(0).min(100_000) as usize);
+                    head = Some(version);
+                }
+                Some(head) => {
+                    if let Some(why) = head.differs(&version) {
+                        return Ok(Read::Torn(format!("page {pages}: {why}")));
+                    }
+                }
+            }
+            for id in listing.entities.iter().filter_map(Entry::id) {
+                if !ids.insert(id.to_owned()) {
+                    return Ok(Read::Torn(format!(
+                        "page {pages}: entry id {id:?} seen on an earlier page"
+                    )));
+                }
+            }
+            let next = listing
+                .next_url(&url, &inner.api_base)
+                .map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
+            entries.extend(listing.entities);
+            let Some(next) = next else { break };
+            if !visited.insert(next.clone()) {
+                return Err(invalid(format!(
+                    "page {pages} links back to a page already read ({})",
+                    next.path()
+                )));
+            }
+            if pages >= inner.max_pages {
+                return Err(Error::TooManyPages {
+                    directory_id: directory_id.to_owned(),
+                    limit: inner.max_pages,
+                });
+            }
+            url = next;
+        }
+
+        let head = head.expect("page 1 was read");
+        if let Some(total) = head.total.filter(|total| *total != entries.len() as u64) {
+            return Ok(Read::Torn(format!(
+                "{} entries read but page 1 announced {total}",
+                entries.len()
+            )));
+        }
+        tracing::debug!(
+            directory_id,
+            pages,
+            entries = entries.len(),
+            upstream_bytes,
+            "directory read"
+        );
+        Ok(Read::Done(FetchOutcome::Modified(DirectorySnapshot {
+            fingerprint: Fingerprint::of(&entries),
+            entries,
+            etag: head.etag,
+            last_modified: head.last_modified,
+            pages,
+            upstream_bytes,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_compares_only_what_both_pages_carry() {
+        let v = |etag: Option<&str>, total| Version {
+            etag: etag.map(str::to_owned),
+            last_modified: None,
+            total,
+        };
+        assert!(
+            v(Some("\"1\""), Some(10))
+                .differs(&v(Some("\"1\""), Some(10)))
+                .is_none()
+        );
+        assert!(v(Some("\"1\""), Some(10)).differs(&v(None, None)).is_none());
+        assert!(
+            v(Some("\"1\""), None)
+                .differs(&v(Some("\"2\""), None))
+                .is_some()
+        );
+        assert!(v(None, Some(10)).differs(&v(None, Some(11))).is_some());
+    }
+
+    #[test]
+    fn ids_are_encoded_into_one_path_segment() {
+        let encoded = utf8_percent_encode("a/b?c#d e:f.g", PATH_SEGMENT).to_string();
+        assert_eq!(encoded, "a%2Fb%3Fc%23d%20e%3Af.g");
+    }
+
+    #[tokio::test]
+    async fn dot_segments_and_empty_ids_are_refused_before_any_io() {
+        let client = GenesysClient::builder()
+            .client_id("id")
+            .client_secret("secret".into())
+            .api_url("http://127.0.0.1:9")
+            .login_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        for id in ["", ".", ".."] {
+            let err = client
+                .fetch_directory(id, &FetchOptions::new())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidDirectoryId { .. }),
+                "{id:?}: {err:?}"
+            );
+        }
+        let err = client
+            .fetch_directory("d", &FetchOptions::new().page_size(501))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Config {
+                    setting: "page_size",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}

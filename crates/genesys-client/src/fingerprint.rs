@@ -1,0 +1,190 @@
+//! The content fingerprint of a directory: how change is detected when upstream sends no validators.
+
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::{Entry, Error};
+
+const PREFIX: &str = "sha256:";
+
+/// `sha256:<64 hex digits>` of the canonical JSON of an entry list.
+///
+/// Canonical means object keys sorted at every depth and no insignificant whitespace, so two
+/// listings that differ only in field order have the same fingerprint. The keys are sorted here
+/// rather than relying on `serde_json::Map` being a `BTreeMap`, because another crate in a build
+/// may turn on serde_json's `preserve_order` feature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// The fingerprint of `entries`, in order (entry order is part of the content).
+    pub fn of(entries: &[Entry]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"[");
+        for (i, entry) in entries.iter().enumerate() {
+            if i > 0 {
+                hasher.update(b",");
+            }
+            canonical_object(&mut hasher, entry.fields().iter());
+        }
+        hasher.update(b"]");
+        Self(format!("{PREFIX}{}", hex::encode(hasher.finalize())))
+    }
+
+    /// The text form, `sha256:<hex>`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn canonical_object<'a>(
+    hasher: &mut Sha256,
+    fields: impl Iterator<Item = (&'a String, &'a Value)>,
+) {
+    let mut fields: Vec<_> = fields.collect();
+    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    hasher.update(b"{");
+    for (i, (key, value)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            hasher.update(b",");
+        }
+        write_json(hasher, &Value::String(key.clone()));
+        hasher.update(b":");
+        canonical_value(hasher, value);
+    }
+    hasher.update(b"}");
+}
+
+fn canonical_value(hasher: &mut Sha256, value: &Value) {
+    match value {
+        Value::Object(fields) => canonical_object(hasher, fields.iter()),
+        Value::Array(items) => {
+            hasher.update(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b",");
+                }
+                canonical_value(hasher, item);
+            }
+            hasher.update(b"]");
+        }
+        scalar => write_json(hasher, scalar),
+    }
+}
+
+fn write_json(hasher: &mut Sha256, scalar: &Value) {
+    // Scalars and strings serialise deterministically; writing into a hasher cannot fail.
+    serde_json::to_writer(HashWriter(hasher), scalar).expect("hashing does not fail");
+}
+
+/// Lets serde_json write straight into the hasher without an intermediate buffer.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Fingerprint {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let valid = s.strip_prefix(PREFIX).is_some_and(|hex| {
+            hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if valid {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Error::InvalidFingerprint {
+                value: s.to_owned(),
+            })
+        }
+    }
+}
+
+impl TryFrom<String> for Fingerprint {
+    type Error = Error;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<Fingerprint> for String {
+    fn from(fingerprint: Fingerprint) -> Self {
+        fingerprint.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entries(values: Value) -> Vec<Entry> {
+        serde_json::from_value(values).unwrap()
+    }
+
+    #[test]
+    fn field_order_does_not_matter_at_any_depth() {
+        let a = Fingerprint::of(&entries(json!([
+            {"id": "1", "name": "A", "custom_attributes": {"x": 1, "y": [ {"p": 1, "q": 2} ]}}
+        ])));
+        let b: Vec<Entry> = serde_json::from_str(
+            r#"[{"custom_attributes": {"y": [{"q": 2, "p": 1}], "x": 1}, "name": "A", "id": "1"}]"#,
+        )
+        .unwrap();
+        assert_eq!(a, Fingerprint::of(&b));
+    }
+
+    #[test]
+    fn different_content_gives_different_fingerprints() {
+        let base = Fingerprint::of(&entries(json!([{"id": "1", "name": "A"}])));
+        for other in [
+            json!([{"id": "1", "name": "B"}]),
+            json!([{"id": "1", "name": "A", "email": null}]),
+            json!([{"id": "1", "name": "A"}, {"id": "2"}]),
+            json!([]),
+        ] {
+            assert_ne!(base, Fingerprint::of(&entries(other.clone())), "{other}");
+        }
+        let two = entries(json!([{"id": "1"}, {"id": "2"}]));
+        let swapped = entries(json!([{"id": "2"}, {"id": "1"}]));
+        assert_ne!(Fingerprint::of(&two), Fingerprint::of(&swapped));
+    }
+
+    #[test]
+    fn text_form_is_validated() {
+        let fp = Fingerprint::of(&[]);
+        assert!(fp.as_str().starts_with("sha256:") && fp.as_str().len() == 7 + 64);
+        assert_eq!(fp.to_string().parse::<Fingerprint>().unwrap(), fp);
+        assert!("sha256:abc".parse::<Fingerprint>().is_err());
+        assert!("md5:".parse::<Fingerprint>().is_err());
+        assert!(
+            format!("sha256:{}", "G".repeat(64))
+                .parse::<Fingerprint>()
+                .is_err()
+        );
+        let json = serde_json::to_string(&fp).unwrap();
+        assert_eq!(serde_json::from_str::<Fingerprint>(&json).unwrap(), fp);
+        assert!(serde_json::from_str::<Fingerprint>("\"nope\"").is_err());
+    }
+}
