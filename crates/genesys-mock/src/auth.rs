@@ -32,7 +32,8 @@ impl TokenStore {
         token
     }
 
-    /// Whether `token` was issued, not expired by [`Self::expire_all`], and is younger than `lifetime`.
+    /// Whether `token` was issued, has not been expired by [`Self::expire_all`], and is
+    /// younger than `lifetime`.
     pub(crate) fn is_valid(&self, token: &str, now: Instant, lifetime: Duration) -> bool {
         self.issued
             .get(token)

@@ -79,6 +79,7 @@ impl Exchange {
                     let response = match admission {
                         Some(admission) if over_limit => rate_limited(
                             &RetryAfter::Seconds(admission.reset),
+                            admission.count,
                             allowed,
                             &correlation,
                         ),
@@ -94,7 +95,8 @@ impl Exchange {
                     insert_headers(headers, admission.count, allowed, admission.reset);
                 }
             }
-            tracing::debug!(kind = ?self.kind, page = ?self.page_number, status, "genesys-mock answered");
+            let (kind, page) = (&self.kind, self.page_number);
+            tracing::debug!(?kind, ?page, status, "genesys-mock answered");
             state.record(self.into_record(status));
             (response, delay)
         };

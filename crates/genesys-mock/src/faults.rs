@@ -137,7 +137,11 @@ pub(crate) fn injected(
     let (response, status) = match fault {
         Fault::Slow(delay) => return Injected::Delay(*delay),
         Fault::RateLimited { retry_after } => {
-            (rate_limited(retry_after, allowed, correlation), 429)
+            // A scripted 429 stands for a window already used up.
+            (
+                rate_limited(retry_after, allowed, allowed, correlation),
+                429,
+            )
         }
         Fault::Status(status) => {
             let response = genesys_status(*status, correlation);
@@ -162,9 +166,11 @@ pub(crate) fn injected(
     Injected::Respond { response, status }
 }
 
-/// A 429 with the headers upstream sends; also what the enforced rate limit answers.
+/// A 429 with the headers upstream sends, `count` requests into a window of `allowed`; also
+/// what the enforced rate limit answers.
 pub(crate) fn rate_limited(
     retry_after: &RetryAfter,
+    count: u32,
     allowed: u32,
     correlation: &str,
 ) -> Response<Body> {
@@ -185,7 +191,7 @@ pub(crate) fn rate_limited(
         }
         RetryAfter::Absent => 1,
     };
-    crate::ratelimit::insert_headers(response.headers_mut(), allowed, allowed, reset);
+    crate::ratelimit::insert_headers(response.headers_mut(), count, allowed, reset);
     response
 }
 
@@ -216,8 +222,21 @@ fn malformed(kind: &RequestKind, correlation: &str) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Fault, FaultQueue, Target};
-    use crate::stats::RequestKind;
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::{Fault, FaultQueue, RetryAfter, Target};
+    use crate::stats::{RequestKind, STATUS_DROPPED};
+    use crate::testing::{api_get, client, entries_path, send, send_json, token, token_request};
+    use crate::{GenesysMock, MockDirectory};
+
+    /// A mock with directories `a` and `b`, and a valid token.
+    async fn mock_with_token() -> (GenesysMock, String) {
+        let mock = GenesysMock::start().unwrap();
+        mock.put_directory("a", MockDirectory::generated(3, 1));
+        mock.put_directory("b", MockDirectory::generated(3, 2));
+        let token = token(&mock).await;
+        (mock, token)
+    }
 
     #[test]
     fn rules_are_consumed_in_order_by_matching_requests_only() {
@@ -232,5 +251,218 @@ mod tests {
         assert_eq!(queue.take(&a), Some(Fault::NotFound));
         assert_eq!(queue.take(&a), Some(Fault::Status(503)));
         assert_eq!(queue.take(&a), None);
+    }
+
+    #[tokio::test]
+    async fn rate_limited_announces_the_wait_in_each_retry_after_form() {
+        let (mock, token) = mock_with_token().await;
+        let path = entries_path("a", "");
+        mock.inject(
+            Target::AnyDirectory,
+            Fault::RateLimited {
+                retry_after: RetryAfter::Seconds(7),
+            },
+            1,
+        );
+        mock.inject(
+            Target::AnyDirectory,
+            Fault::RateLimited {
+                retry_after: RetryAfter::HttpDate(Duration::from_secs(30)),
+            },
+            1,
+        );
+        mock.inject(
+            Target::AnyDirectory,
+            Fault::RateLimited {
+                retry_after: RetryAfter::Absent,
+            },
+            1,
+        );
+
+        let (status, headers, body) = send_json(api_get(&mock, &token, &path)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (429, Some("too.many.requests"))
+        );
+        assert_eq!(headers["retry-after"], "7");
+        assert_eq!(headers["inin-ratelimit-reset"], "7");
+        assert_eq!(headers["inin-ratelimit-allowed"], "300");
+        assert_eq!(headers["inin-ratelimit-count"], "300");
+
+        let (status, headers, _) = send_json(api_get(&mock, &token, &path)).await;
+        assert_eq!(status, 429);
+        let date = httpdate::parse_http_date(headers["retry-after"].to_str().unwrap()).unwrap();
+        let wait = date.duration_since(SystemTime::now()).unwrap();
+        assert!(
+            (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&wait),
+            "{wait:?}"
+        );
+        assert_eq!(headers["inin-ratelimit-reset"], "30");
+
+        let (status, headers, _) = send_json(api_get(&mock, &token, &path)).await;
+        assert_eq!(status, 429);
+        assert!(!headers.contains_key("retry-after"));
+        assert_eq!(headers["inin-ratelimit-reset"], "1");
+
+        assert_eq!(send(api_get(&mock, &token, &path)).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn status_faults_answer_with_a_genesys_error_body() {
+        let (mock, token) = mock_with_token().await;
+        let statuses = [500, 502, 503, 504, 400];
+        for status in statuses {
+            mock.inject(Target::Directory("a".into()), Fault::Status(status), 1);
+        }
+        for expected in statuses {
+            let (status, headers, body) =
+                send_json(api_get(&mock, &token, &entries_path("a", ""))).await;
+            assert_eq!(status, expected);
+            assert_eq!(body["status"], expected);
+            assert!(body["code"].is_string() && body["message"].is_string());
+            assert_eq!(
+                body["contextId"].as_str(),
+                headers["inin-correlation-id"].to_str().ok()
+            );
+            assert!(headers.contains_key("inin-ratelimit-count"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_is_a_transport_error_not_a_response() {
+        let (mock, token) = mock_with_token().await;
+        mock.inject(Target::Directory("a".into()), Fault::DropConnection, 1);
+        let error = api_get(&mock, &token, &entries_path("a", ""))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(!error.is_status() && error.status().is_none(), "{error:?}");
+        assert_eq!(
+            send(api_get(&mock, &token, &entries_path("a", "")))
+                .await
+                .status(),
+            200
+        );
+        let statuses: Vec<u16> = mock.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, STATUS_DROPPED, 200]);
+        assert_eq!(mock.stats().requests_for("a"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_reaches_a_pooling_client_without_a_hidden_retry() {
+        let (mock, token) = mock_with_token().await;
+        let pooled = reqwest::Client::new();
+        let url = format!("{}{}", mock.api_url(), entries_path("a", ""));
+        let get = || pooled.get(&url).bearer_auth(&token).send();
+        assert!(!get().await.unwrap().bytes().await.unwrap().is_empty());
+        mock.inject(Target::AnyDirectory, Fault::DropConnection, 1);
+        assert!(get().await.is_err());
+        assert_eq!(get().await.unwrap().status(), 200);
+        assert_eq!(mock.stats().requests_for("a"), 3);
+    }
+
+    #[tokio::test]
+    async fn a_slow_answer_trips_a_client_timeout_and_arrives_late_without_one() {
+        let (mock, token) = mock_with_token().await;
+        mock.inject(
+            Target::AnyDirectory,
+            Fault::Slow(Duration::from_millis(400)),
+            2,
+        );
+        let hurried =
+            api_get(&mock, &token, &entries_path("a", "")).timeout(Duration::from_millis(100));
+        assert!(hurried.send().await.unwrap_err().is_timeout());
+        let started = Instant::now();
+        let (status, _, body) = send_json(api_get(&mock, &token, &entries_path("a", ""))).await;
+        assert!(started.elapsed() >= Duration::from_millis(400));
+        assert_eq!((status, body["total"].as_u64()), (200, Some(3)));
+        assert_eq!(
+            mock.stats().requests_for("a"),
+            2,
+            "the abandoned request was counted"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_body_is_200_with_invalid_json() {
+        let (mock, token) = mock_with_token().await;
+        mock.inject(Target::AnyDirectory, Fault::MalformedBody, 1);
+        mock.inject(Target::Token, Fault::MalformedBody, 1);
+        for request in [
+            api_get(&mock, &token, &entries_path("b", "")),
+            token_request(
+                &mock,
+                mock.client_id(),
+                mock.client_secret(),
+                "grant_type=client_credentials",
+            ),
+        ] {
+            let response = send(request).await;
+            assert_eq!(response.status(), 200);
+            let bytes = response.bytes().await.unwrap();
+            assert!(!bytes.is_empty());
+            assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn auth_faults_answer_401_403_404_whatever_the_request() {
+        let (mock, token) = mock_with_token().await;
+        mock.inject(Target::Directory("b".into()), Fault::Unauthorized, 1);
+        mock.inject(Target::Directory("b".into()), Fault::Forbidden, 1);
+        mock.inject(Target::Directory("b".into()), Fault::NotFound, 1);
+        let path = entries_path("b", "");
+        assert_eq!(
+            send(api_get(&mock, &token, &entries_path("a", "")))
+                .await
+                .status(),
+            200
+        );
+        let (status, _, body) = send_json(api_get(&mock, &token, &path)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("bad.credentials"))
+        );
+        let (status, _, body) = send_json(api_get(&mock, &token, &path)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("missing.permissions"))
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("routing:directory:read")
+        );
+        let (status, _, body) = send_json(api_get(&mock, &token, &path)).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("not.found")));
+        assert_eq!(send(api_get(&mock, &token, &path)).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn invalid_client_on_the_token_endpoint_refuses_good_credentials_once() {
+        let mock = GenesysMock::start().unwrap();
+        mock.inject(Target::Token, Fault::InvalidClient, 1);
+        let login = || {
+            token_request(
+                &mock,
+                mock.client_id(),
+                mock.client_secret(),
+                "grant_type=client_credentials",
+            )
+        };
+        let (status, _, body) = send_json(login()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        assert!(body["description"].is_string());
+        assert_eq!(send(login()).await.status(), 200);
+        let anonymous = client().get(format!("{}{}", mock.api_url(), entries_path("a", "")));
+        assert_eq!(
+            send(anonymous).await.status(),
+            401,
+            "token faults never reach the API"
+        );
     }
 }

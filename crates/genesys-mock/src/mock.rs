@@ -243,3 +243,114 @@ impl fmt::Debug for MockBuilder {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::GenesysMock;
+    use crate::MockDirectory;
+    use crate::testing::{api_get, entries_path, send, token};
+
+    #[test]
+    fn starts_and_serves_from_sync_code_and_stops_when_dropped() {
+        let mock = GenesysMock::start().unwrap();
+        assert!(mock.base_url().starts_with("http://127.0.0.1:"));
+        assert_eq!(
+            (mock.api_url(), mock.login_url()),
+            (mock.base_url(), mock.base_url())
+        );
+        mock.put_directory("d", MockDirectory::generated(2, 1));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let status = runtime.block_on(async {
+            let token = token(&mock).await;
+            send(api_get(&mock, &token, &entries_path("d", "")))
+                .await
+                .status()
+        });
+        assert_eq!(status, 200);
+        let address = mock.base_url().trim_start_matches("http://").to_owned();
+        drop(mock);
+        assert!(
+            std::net::TcpStream::connect(address).is_err(),
+            "the port is closed"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keeps_real_time_when_the_test_clock_is_paused() {
+        let mock = GenesysMock::builder()
+            .latency(Duration::from_millis(30))
+            .token_lifetime(Duration::from_millis(200))
+            .start()
+            .unwrap();
+        mock.put_directory("d", MockDirectory::generated(2, 1));
+        let token = token(&mock).await;
+        assert_eq!(
+            send(api_get(&mock, &token, &entries_path("d", "")))
+                .await
+                .status(),
+            200
+        );
+        // The test's paused clock does not age the mock's tokens; real time does.
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(
+            send(api_get(&mock, &token, &entries_path("d", "")))
+                .await
+                .status(),
+            401
+        );
+    }
+
+    #[tokio::test]
+    async fn latency_delays_every_response() {
+        let mock = GenesysMock::builder()
+            .latency(Duration::from_millis(150))
+            .start()
+            .unwrap();
+        let started = Instant::now();
+        let token = token(&mock).await;
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        let started = Instant::now();
+        assert_eq!(
+            send(api_get(&mock, &token, &entries_path("none", "")))
+                .await
+                .status(),
+            404
+        );
+        assert!(started.elapsed() >= Duration::from_millis(150));
+    }
+
+    #[tokio::test]
+    async fn put_replaces_and_update_changes_entries_in_place() {
+        let mock = GenesysMock::start().unwrap();
+        mock.put_directory("d", MockDirectory::generated(2, 1));
+        mock.put_directory(
+            "d",
+            MockDirectory::new(vec![serde_json::json!({"id": "1", "name": "李雷"})]),
+        );
+        mock.update_directory("d", |entries| {
+            entries.push(serde_json::json!({"id": "2", "name": "José Núñez"}))
+        });
+        let names: Vec<_> = mock
+            .directory_entries("d")
+            .unwrap()
+            .into_iter()
+            .map(|e| e["name"].clone())
+            .collect();
+        assert_eq!(names, ["李雷", "José Núñez"]);
+        let debug = format!("{mock:?}");
+        assert!(debug.contains("dircache-mock-client") && !debug.contains(mock.client_secret()));
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown directory `missing`")]
+    fn updating_an_unknown_directory_is_a_test_bug() {
+        GenesysMock::start()
+            .unwrap()
+            .update_directory("missing", Vec::clear);
+    }
+}

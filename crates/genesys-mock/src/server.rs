@@ -1,4 +1,4 @@
-//! The HTTP server: an OS thread running its own tokio runtime and the axum router, stopped on drop.
+//! The HTTP server: an OS thread with its own tokio runtime serving the router, stopped on drop.
 
 use std::future::IntoFuture;
 use std::io;

@@ -78,3 +78,95 @@ impl MockStats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{RequestKind, STATUS_DROPPED};
+    use crate::testing::{api_get, entries_path, send, token, token_request};
+    use crate::{Fault, GenesysMock, MockDirectory, Target};
+
+    #[tokio::test]
+    async fn every_request_is_counted_and_logged_in_order_whatever_its_status() {
+        let mock = GenesysMock::start().unwrap();
+        mock.put_directory("a", MockDirectory::generated(3, 1).validators(true));
+        let started = std::time::Instant::now();
+        let token = token(&mock).await;
+        let wrong = token_request(&mock, "nobody", "nothing", "grant_type=client_credentials");
+        assert_eq!(send(wrong).await.status(), 401);
+        let first = send(api_get(&mock, &token, &entries_path("a", "?pageSize=2"))).await;
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let second = api_get(
+            &mock,
+            &token,
+            &entries_path("a", "?pageSize=2&pageNumber=2"),
+        );
+        assert_eq!(
+            send(second.header("if-none-match", &etag)).await.status(),
+            304
+        );
+        assert_eq!(
+            send(api_get(&mock, &token, &entries_path("zz", "")))
+                .await
+                .status(),
+            404
+        );
+        mock.inject(Target::AnyDirectory, Fault::DropConnection, 1);
+        assert!(
+            api_get(&mock, &token, &entries_path("a", ""))
+                .send()
+                .await
+                .is_err()
+        );
+
+        let stats = mock.stats();
+        assert_eq!((stats.token_requests, stats.directory_requests), (2, 4));
+        assert_eq!((stats.requests_for("a"), stats.requests_for("zz")), (3, 1));
+        assert_eq!(stats.requests_for("never"), 0);
+        let by_status =
+            BTreeMap::from([(STATUS_DROPPED, 1), (200, 2), (304, 1), (401, 1), (404, 1)]);
+        assert_eq!(stats.by_status, by_status);
+        assert_eq!((stats.status_count(200), stats.status_count(500)), (2, 0));
+        assert_eq!(stats.by_directory_status[&("a".to_owned(), 304)], 1);
+        assert_eq!(stats.by_directory_status[&("zz".to_owned(), 404)], 1);
+
+        let log = mock.requests();
+        let kinds: Vec<&RequestKind> = log.iter().map(|r| &r.kind).collect();
+        let a = RequestKind::Directory("a".into());
+        let zz = RequestKind::Directory("zz".into());
+        assert_eq!(
+            kinds,
+            [&RequestKind::Token, &RequestKind::Token, &a, &a, &zz, &a]
+        );
+        let schemes: Vec<Option<&str>> = log
+            .iter()
+            .map(|r| r.authorization_scheme.as_deref())
+            .collect();
+        assert_eq!(
+            schemes,
+            [
+                Some("Basic"),
+                Some("Basic"),
+                Some("Bearer"),
+                Some("Bearer"),
+                Some("Bearer"),
+                Some("Bearer")
+            ]
+        );
+        assert_eq!((log[2].page_size, log[2].page_number), (Some(2), None));
+        assert_eq!((log[3].page_size, log[3].page_number), (Some(2), Some(2)));
+        assert_eq!(log[3].if_none_match.as_deref(), Some(etag.as_str()));
+        assert_eq!(log[3].if_modified_since, None);
+        assert!(log.windows(2).all(|pair| pair[0].at <= pair[1].at));
+        assert!(log[0].at >= started);
+        let debug = format!("{log:?}");
+        assert!(!debug.contains(&token) && !debug.contains(mock.client_secret()));
+
+        mock.reset_stats();
+        assert_eq!(mock.stats(), super::MockStats::default());
+        assert!(mock.requests().is_empty());
+        send(api_get(&mock, &token, &entries_path("a", ""))).await;
+        assert_eq!(mock.stats().directory_requests, 1);
+    }
+}
