@@ -234,3 +234,144 @@ impl Inner {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use base64::Engine as _;
+    use genesys_mock::{Fault, GenesysMock, MockDirectory, Target};
+    use secrecy::{ExposeSecret, SecretString};
+    use tracing_subscriber::fmt::format::FmtSpan;
+
+    use crate::test_support::client_for;
+    use crate::{FetchOptions, GenesysClient};
+
+    /// A `tracing` writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    async fn access_token(client: &GenesysClient) -> String {
+        let token = client.inner.tokens.current().await.unwrap();
+        token.secret.expose_secret().to_owned()
+    }
+
+    fn assert_no_secret(text: &str, secrets: &[&str], what: &str) {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{what} shows a secret: {text}");
+        }
+    }
+
+    // Current-thread runtime: the capturing subscriber is this thread's default, and the
+    // client's futures all run on it.
+    #[tokio::test]
+    async fn secrets_never_show_in_debug_errors_or_trace_logs() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(FmtSpan::FULL)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+
+        let mock = GenesysMock::start().unwrap();
+        mock.put_directory("d", MockDirectory::generated(30, 2));
+        let secret = mock.client_secret().to_owned();
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{secret}", mock.client_id()));
+        let builder = client_for(&mock).page_size(10);
+        let client = builder.clone().build().unwrap();
+        let options = FetchOptions::new();
+
+        // A full paged fetch, a 401 and its refresh, a retried 503.
+        client.fetch_directory("d", &options).await.unwrap();
+        let first_token = access_token(&client).await;
+        mock.expire_tokens();
+        mock.inject(Target::Directory("d".into()), Fault::Status(503), 1);
+        client.fetch_directory("d", &options).await.unwrap();
+        let second_token = access_token(&client).await;
+        assert_ne!(first_token, second_token);
+
+        // Errors: a second 401, a refused token, a forbidden directory, no connection.
+        mock.inject(Target::Directory("d".into()), Fault::Unauthorized, 2);
+        let unauthorized = client.fetch_directory("d", &options).await.unwrap_err();
+        mock.inject(Target::Directory("d".into()), Fault::Forbidden, 1);
+        let forbidden = client.fetch_directory("d", &options).await.unwrap_err();
+        let wrong_secret = "wrong-secret-5f1e9";
+        let refused = builder
+            .clone()
+            .client_secret(SecretString::from(wrong_secret))
+            .build()
+            .unwrap()
+            .fetch_directory("d", &options)
+            .await
+            .unwrap_err();
+        let unreachable = GenesysClient::builder()
+            .api_url("http://127.0.0.1:1")
+            .login_url("http://127.0.0.1:1")
+            .client_id("id")
+            .client_secret(SecretString::from(secret.clone()))
+            .retry_policy(crate::RetryPolicy::new(std::time::Duration::ZERO))
+            .build()
+            .unwrap()
+            .fetch_directory("d", &options)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(unreachable, crate::Error::Transport { .. }),
+            "{unreachable:?}"
+        );
+        assert!(
+            matches!(refused, crate::Error::InvalidClient { .. }),
+            "{refused:?}"
+        );
+
+        let secrets = [
+            secret.as_str(),
+            basic.as_str(),
+            first_token.as_str(),
+            second_token.as_str(),
+            wrong_secret,
+        ];
+        assert_no_secret(&format!("{client:?}"), &secrets, "client Debug");
+        assert_no_secret(&format!("{builder:?}"), &secrets, "builder Debug");
+        for err in [&unauthorized, &forbidden, &refused, &unreachable] {
+            assert_no_secret(
+                &format!("{err:?} {err} {:?}", std::error::Error::source(err)),
+                &secrets,
+                "an error",
+            );
+        }
+
+        let logs = captured.text();
+        assert!(
+            logs.contains("genesys.token") && logs.contains("genesys.page"),
+            "{logs}"
+        );
+        assert!(
+            logs.contains("status=200") && logs.contains("directory_id"),
+            "{logs}"
+        );
+        assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "{logs}");
+        assert_no_secret(&logs, &secrets, "the trace log");
+    }
+}

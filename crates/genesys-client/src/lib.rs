@@ -19,6 +19,8 @@ mod page;
 mod region;
 mod response;
 mod retry;
+#[cfg(test)]
+mod test_support;
 
 pub use client::GenesysClient;
 pub use config::GenesysClientBuilder;
