@@ -21,6 +21,8 @@ use crate::{Error, metrics, retry};
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Genesys' default token lifetime, assumed when a response leaves `expires_in` out.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// After a failed early refresh, how long the still-valid token is used before trying again.
+const REFRESH_RETRY: Duration = Duration::from_secs(5);
 
 /// An access token handed to a request, with the generation it belongs to.
 #[derive(Clone, Debug)]
@@ -40,6 +42,7 @@ struct TokenState {
 struct CachedToken {
     secret: SecretString,
     refresh_at: Instant,
+    expires_at: Instant,
     generation: u64,
 }
 
@@ -53,6 +56,11 @@ impl CachedToken {
 
     fn is_fresh(&self) -> bool {
         Instant::now() < self.refresh_at
+    }
+
+    /// Still accepted upstream, with a little room for the request to arrive.
+    fn is_unexpired(&self) -> bool {
+        Instant::now() + REFRESH_RETRY < self.expires_at
     }
 }
 
@@ -109,12 +117,28 @@ impl TokenSource {
     }
 
     /// A token that is not within 60 s of expiry, fetching one if needed.
+    ///
+    /// When that early refresh fails for a reason worth retrying (the login service is down or
+    /// rate limited) and the current token has not expired yet, the current token is used for a
+    /// few more seconds: the API may well be up when login is not.
     pub(crate) async fn current(&self) -> Result<AccessToken, Error> {
         let mut state = self.state.lock().await;
         if let Some(token) = state.current.as_ref().filter(|t| t.is_fresh()) {
             return Ok(token.handle());
         }
-        self.refresh(&mut state).await
+        match self.refresh(&mut state).await {
+            Err(err) if err.is_retryable() => {
+                match state.current.as_mut().filter(|t| t.is_unexpired()) {
+                    Some(token) => {
+                        tracing::warn!(error = %err, "token refresh failed; using the current token a little longer");
+                        token.refresh_at = (Instant::now() + REFRESH_RETRY).min(token.expires_at);
+                        Ok(token.handle())
+                    }
+                    None => Err(err),
+                }
+            }
+            other => other,
+        }
     }
 
     /// A token other than `rejected` (which the API answered 401 to). Callers that were
@@ -128,11 +152,20 @@ impl TokenSource {
         {
             return Ok(token.handle());
         }
-        self.refresh(&mut state).await
+        let result = self.refresh(&mut state).await;
+        if result.is_err()
+            && state
+                .current
+                .as_ref()
+                .is_some_and(|t| t.generation == rejected)
+        {
+            // Upstream refused it: never hand it out again.
+            state.current = None;
+        }
+        result
     }
 
     async fn refresh(&self, state: &mut TokenState) -> Result<AccessToken, Error> {
-        state.current = None;
         let span = tracing::info_span!(
             "genesys.token",
             login_host = self.token_url.host_str().unwrap_or_default(),
@@ -157,6 +190,7 @@ impl TokenSource {
         let token = CachedToken {
             secret,
             refresh_at: requested_at + usable,
+            expires_at: requested_at + lifetime,
             generation: state.generation,
         };
         let handle = token.handle();
@@ -384,6 +418,33 @@ mod tests {
                 // Replaced before upstream would refuse it: no request ever met a 401.
                 assert_eq!(stats.status_count(401), 0, "lifetime {lifetime}");
             }
+        }
+
+        #[tokio::test]
+        async fn a_failed_early_refresh_falls_back_on_the_unexpired_token() {
+            // A 61 s token is due for refresh after 1 s and valid upstream for a minute more.
+            let mock = mock_with(
+                "e",
+                GenesysMock::builder().token_lifetime(Duration::from_secs(61)),
+            );
+            let client = client_for(&mock).build().unwrap();
+            client
+                .fetch_directory("e", &FetchOptions::new())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            mock.inject(Target::Token, Fault::Status(503), 1);
+            client
+                .fetch_directory("e", &FetchOptions::new())
+                .await
+                .unwrap();
+            let stats = mock.stats();
+            assert_eq!(stats.token_requests, 2, "{stats:?}");
+            assert_eq!(stats.status_count(503), 1);
+            assert_eq!(
+                stats.directory_requests, 2,
+                "the old token was used, not a retry"
+            );
         }
 
         #[tokio::test]

@@ -30,3 +30,5 @@ pub use fetch::{DirectorySnapshot, FetchOptions, FetchOutcome};
 pub use fingerprint::Fingerprint;
 pub use region::Region;
 pub use retry::RetryPolicy;
+/// The secret type of [`GenesysClientBuilder::client_secret`], re-exported for convenience.
+pub use secrecy::SecretString;
