@@ -1,9 +1,14 @@
 //! The cache's error type.
 
+use std::sync::Arc;
+
 use crate::DirectoryId;
 
 /// Everything that can go wrong in the cache.
-#[derive(Debug, thiserror::Error)]
+///
+/// Cheap to clone (sources are shared), because one upstream failure is the answer of every
+/// caller that waited on the same fetch.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A directory id that is not 1..=128 characters of `A-Z a-z 0-9 . _ : -` (or is `.`/`..`).
@@ -39,7 +44,7 @@ pub enum Error {
         directory_id: DirectoryId,
         /// What upstream said: status, Genesys error body, correlation id.
         #[source]
-        source: genesys_client::Error,
+        source: Arc<genesys_client::Error>,
     },
     /// The cache backend failed (unreachable, timed out, refused).
     #[error("the {backend} cache backend failed: {reason}")]
@@ -50,7 +55,7 @@ pub enum Error {
         reason: String,
         /// The underlying error, if any.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
     /// A stored value that cannot be decoded: treated as a miss by the pipeline.
     #[error("the cached copy of `{directory_id}` is unreadable: {reason}")]
@@ -66,6 +71,14 @@ pub enum Error {
         /// The directory.
         directory_id: DirectoryId,
         /// Why.
+        reason: String,
+    },
+    /// A bug: a fetch task panicked or an upstream answered in a way no request asked for.
+    #[error("internal error for directory `{directory_id}`: {reason}")]
+    Internal {
+        /// The directory.
+        directory_id: DirectoryId,
+        /// What happened.
         reason: String,
     },
     /// A setting with a value that cannot work.
@@ -93,6 +106,17 @@ impl Error {
         match self {
             Self::Upstream { source, .. } => Some(source),
             _ => None,
+        }
+    }
+
+    /// Whether a stale copy may be served instead of this error (stale-if-error): upstream
+    /// is unavailable or rate limited, or the backend failed. A definite answer (403, 404, a
+    /// directory over the limits) is passed on instead.
+    pub fn allows_stale(&self) -> bool {
+        match self {
+            Self::Upstream { source, .. } => source.is_retryable(),
+            Self::Backend { .. } | Self::Internal { .. } => true,
+            _ => false,
         }
     }
 }

@@ -1,13 +1,18 @@
 #![doc = include_str!("../README.md")]
 
 mod backend;
+mod cache;
 mod cached_directory;
 mod clock;
 mod directory_id;
 mod error;
+mod flight;
 mod listener;
 mod memory;
+mod metrics;
+mod refresh;
 mod source;
+mod stats;
 mod ttl;
 mod webhook;
 
@@ -17,11 +22,21 @@ pub mod conformance;
 pub use backend::{
     CacheBackend, CacheBackendExt, InvalidationNotices, LockToken, PutOutcome, RefreshLock,
 };
+pub use cache::{DirectoryCache, DirectoryCacheBuilder, Lookup, VerifyReport};
 pub use cached_directory::{CachedDirectory, DirectoryMeta, InvalidationDirective, Limits};
 pub use clock::Clock;
 pub use directory_id::{DirectoryId, MAX_DIRECTORY_ID_LEN};
 pub use error::Error;
+pub use listener::{
+    ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange, LISTENER_FAILURES_TOTAL,
+    ListenerError,
+};
+pub use memory::{MemoryBackend, MemoryBackendBuilder};
+pub use metrics::describe_metrics;
+pub use refresh::RefreshKind;
 pub use source::DirectorySource;
+pub use stats::{CacheStats, Outcome};
 pub use ttl::{Ttl, TtlMatrix};
+pub use webhook::{SIGNATURE_HEADER, WebhookListener, WebhookListenerBuilder};
 
 pub use genesys_client::{DirectorySnapshot, Entry, FetchOptions, FetchOutcome, Fingerprint};

@@ -1,0 +1,504 @@
+//! `DirectoryCache`: the pipeline that answers directory requests from the cache or upstream.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use audit::{AuditEventKind, Auditor};
+use futures::{FutureExt, Stream, StreamExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::flight::{Flights, SharedRefresh};
+use crate::listener::{ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange};
+use crate::metrics::{self, RequestMetrics};
+use crate::refresh::{Cause, RefreshKind, RefreshRequest, Refresher};
+use crate::stats::StatsRecorder;
+use crate::{
+    CacheBackend, CacheBackendExt, CacheStats, CachedDirectory, Clock, DirectoryId,
+    DirectorySource, Error, Fingerprint, Limits, MemoryBackend, Outcome, TtlMatrix,
+};
+
+/// A directory as answered by [`DirectoryCache::get`].
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The cached copy served.
+    pub directory: Arc<CachedDirectory>,
+    /// How it was served.
+    pub outcome: Outcome,
+}
+
+/// What a consistency verification found.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// The directory.
+    pub directory_id: DirectoryId,
+    /// Whether the cached copy differed from upstream (or there was none).
+    pub changed: bool,
+    /// `unchanged` (revalidated), `changed` (overwritten) or `filled` (nothing was cached).
+    pub result: &'static str,
+    /// How upstream was asked: `conditional` (validators known) or `fingerprint`.
+    pub method: &'static str,
+    /// The fingerprint of the copy that was cached before, if any.
+    pub previous_fingerprint: Option<Fingerprint>,
+    /// The fingerprint cached now.
+    pub fingerprint: Fingerprint,
+    /// How many entries are cached now.
+    pub entry_count: usize,
+    /// When the cached copy now expires.
+    #[serde(with = "rfc3339")]
+    pub expires_at: SystemTime,
+}
+
+/// The cache pipeline: hit / miss / stale, one upstream fetch per directory however many
+/// callers, refresh-ahead, stale-if-error, verification, invalidation and warming.
+///
+/// Cheap to clone: clones share everything.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use cache_core::{DirectoryCache, DirectoryId};
+///
+/// let client = genesys_client::GenesysClient::from_env()?;
+/// let cache = DirectoryCache::builder().source(client).build()?;
+/// let lookup = cache.get(&DirectoryId::new("external_vendors")?).await?;
+/// println!("{} entries ({})", lookup.directory.entry_count(), lookup.outcome.as_str());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct DirectoryCache {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    refresher: Arc<Refresher>,
+    flights: Arc<Flights>,
+    stale_if_error: Duration,
+    stale_retry_budget: Duration,
+    refresh_ahead: f64,
+    warm_concurrency: usize,
+    stats: StatsRecorder,
+    metrics: RequestMetrics,
+}
+
+impl DirectoryCache {
+    /// Starts building a cache.
+    pub fn builder() -> DirectoryCacheBuilder {
+        DirectoryCacheBuilder::default()
+    }
+
+    /// The cached copy of `id`: fresh from the cache (`Hit`), fetched from upstream (`Miss`),
+    /// or expired but served because upstream is failing (`Stale`).
+    pub async fn get(&self, id: &DirectoryId) -> Result<Lookup, Error> {
+        let started = Instant::now();
+        let result = self.lookup(id).await;
+        let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
+        let elapsed = started.elapsed();
+        self.inner.stats.record(outcome, elapsed);
+        self.inner.metrics.record(outcome, elapsed.as_secs_f64());
+        result
+    }
+
+    async fn lookup(&self, id: &DirectoryId) -> Result<Lookup, Error> {
+        let inner = &*self.inner;
+        let refresher = &*inner.refresher;
+        let cached = match refresher.backend.get(id).await {
+            Ok(cached) => cached,
+            Err(e) => {
+                // An unreadable or unreachable copy is a miss, never a failed request.
+                refresher.backend_failed("get", id, &e);
+                None
+            }
+        };
+        let now = refresher.clock.now();
+        if let Some(directory) = cached.as_ref().filter(|d| d.is_fresh_at(now)) {
+            self.refresh_ahead_if_due(directory, now);
+            if refresher.auditor.hits_enabled() {
+                refresher.auditor.hit(id.as_str(), Value::Null);
+            }
+            return Ok(Lookup {
+                directory: Arc::clone(directory),
+                outcome: Outcome::Hit,
+            });
+        }
+        let stale = cached
+            .clone()
+            .filter(|d| now < d.expires_at() + inner.stale_if_error);
+        let retry_budget = stale.as_ref().map(|_| inner.stale_retry_budget);
+        let refreshed = self
+            .refresh(RefreshRequest {
+                id: id.clone(),
+                seen: cached,
+                retry_budget,
+                cause: Cause::Read,
+            })
+            .await;
+        match refreshed {
+            Ok(refreshed) => Ok(Lookup {
+                directory: refreshed.directory,
+                outcome: Outcome::Miss,
+            }),
+            Err(e) if e.allows_stale() && stale.is_some() => {
+                let directory = stale.expect("checked above");
+                refresher.auditor.record(
+                    AuditEventKind::StaleServed,
+                    id.as_str(),
+                    json!({
+                        "expired_seconds_ago": refresher.clock.since(directory.expires_at()).as_secs(),
+                        "fingerprint": directory.fingerprint().as_str(),
+                        "error": e.to_string(),
+                    }),
+                );
+                Ok(Lookup {
+                    directory,
+                    outcome: Outcome::Stale,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Joins the refresh of `request.id` under way, or starts it (now, not when awaited).
+    fn refresh(&self, request: RefreshRequest) -> SharedRefresh {
+        let refresher = Arc::clone(&self.inner.refresher);
+        let id = request.id.clone();
+        self.inner.flights.join(&id, move || {
+            async move { refresher.refresh(request).await }.boxed()
+        })
+    }
+
+    /// Starts a background refresh of a fresh copy read in the last part of its TTL, so that
+    /// a directory that is read keeps being served from the cache.
+    fn refresh_ahead_if_due(&self, directory: &Arc<CachedDirectory>, now: SystemTime) {
+        let inner = &*self.inner;
+        if inner.refresh_ahead <= 0.0 {
+            return;
+        }
+        let ttl = Duration::from_secs(u64::from(directory.meta().ttl_seconds));
+        let left = directory
+            .expires_at()
+            .duration_since(now)
+            .unwrap_or_default();
+        if left.as_secs_f64() > ttl.as_secs_f64() * inner.refresh_ahead {
+            return;
+        }
+        let id = directory.directory_id();
+        if inner.flights.is_under_way(id) {
+            return;
+        }
+        // The refresh runs in its own task; nobody waits for it.
+        drop(self.refresh(RefreshRequest {
+            id: id.clone(),
+            seen: Some(Arc::clone(directory)),
+            retry_budget: Some(inner.stale_retry_budget),
+            cause: Cause::Read,
+        }));
+    }
+
+    /// Checks the cached copy of `id` against upstream: a conditional request when validators
+    /// are known, else a fingerprint comparison. Unchanged: the TTL restarts (`revalidated`).
+    /// Changed: the copy is overwritten, listeners are told, and `consistency_mismatch` is
+    /// audited. Nothing cached: the directory is filled.
+    pub async fn verify(&self, id: &DirectoryId) -> Result<VerifyReport, Error> {
+        let refresher = &*self.inner.refresher;
+        let cached = match refresher.backend.get(id).await {
+            Ok(cached) => cached,
+            Err(e) => {
+                refresher.backend_failed("get", id, &e);
+                None
+            }
+        };
+        let method = match &cached {
+            Some(d) if d.etag().is_some() || d.last_modified().is_some() => "conditional",
+            _ => "fingerprint",
+        };
+        let previous_fingerprint = cached.as_ref().map(|d| d.fingerprint().clone());
+        let refreshed = refresher
+            .refresh(RefreshRequest {
+                id: id.clone(),
+                seen: cached,
+                retry_budget: None,
+                cause: Cause::Verify,
+            })
+            .await;
+        let refreshed = match refreshed {
+            Ok(refreshed) => refreshed,
+            Err(e) => {
+                metrics::verification("error");
+                return Err(e);
+            }
+        };
+        let result = match refreshed.kind {
+            RefreshKind::Populated => "filled",
+            RefreshKind::Overwritten => "changed",
+            RefreshKind::Revalidated | RefreshKind::Joined => "unchanged",
+        };
+        metrics::verification(result);
+        let directory = &refreshed.directory;
+        if refreshed.kind == RefreshKind::Overwritten {
+            refresher.auditor.record(
+                AuditEventKind::ConsistencyMismatch,
+                id.as_str(),
+                json!({
+                    "method": method,
+                    "previous_fingerprint": previous_fingerprint.as_ref().map(Fingerprint::as_str),
+                    "fingerprint": directory.fingerprint().as_str(),
+                    "entry_count": directory.entry_count(),
+                }),
+            );
+        }
+        Ok(VerifyReport {
+            directory_id: id.clone(),
+            changed: result != "unchanged",
+            result,
+            method,
+            previous_fingerprint,
+            fingerprint: directory.fingerprint().clone(),
+            entry_count: directory.entry_count(),
+            expires_at: directory.expires_at(),
+        })
+    }
+
+    /// Removes `id` from the cache (every instance, for a shared backend), tells listeners and
+    /// audits it. `true` if a copy was cached.
+    pub async fn invalidate(&self, id: &DirectoryId) -> Result<bool, Error> {
+        let refresher = &*self.inner.refresher;
+        let removed = refresher.backend.remove(id).await.inspect_err(|e| {
+            refresher.backend_failed("remove", id, e);
+        })?;
+        refresher.publish_invalidation(id).await;
+        metrics::invalidation();
+        refresher.auditor.record(
+            AuditEventKind::CacheInvalidate,
+            id.as_str(),
+            json!({ "removed": removed }),
+        );
+        refresher.notifier.notify(DirectoryChange::new(
+            ChangeKind::Invalidate,
+            id.clone(),
+            None,
+            0,
+            refresher.clock.now(),
+        ));
+        Ok(removed)
+    }
+
+    /// Gets many directories, a bounded number at a time; yields each result as it completes.
+    pub fn warm(
+        &self,
+        ids: Vec<DirectoryId>,
+    ) -> impl Stream<Item = (DirectoryId, Result<Outcome, Error>)> + Send + '_ {
+        futures::stream::iter(ids)
+            .map(move |id| async move {
+                let result = self.get(&id).await.map(|lookup| lookup.outcome);
+                (id, result)
+            })
+            .buffer_unordered(self.inner.warm_concurrency)
+    }
+
+    /// Request statistics and the number of cached directories.
+    pub async fn stats(&self) -> CacheStats {
+        let refresher = &*self.inner.refresher;
+        let size = match refresher.backend.len().await {
+            Ok(size) => size,
+            Err(e) => {
+                metrics::backend_error(refresher.backend.name(), "len");
+                tracing::warn!(error = %e, "cache backend failed to count directories");
+                0
+            }
+        };
+        self.inner.stats.snapshot(size)
+    }
+
+    /// Whether the backend can be reached (readiness).
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.inner.refresher.backend.ping().await
+    }
+
+    /// The backend this cache stores into.
+    pub fn backend(&self) -> &Arc<dyn CacheBackend> {
+        &self.inner.refresher.backend
+    }
+
+    /// The TTL matrix.
+    pub fn ttl(&self) -> &TtlMatrix {
+        &self.inner.refresher.ttl
+    }
+}
+
+/// Builds a [`DirectoryCache`]; only the source is required.
+#[must_use]
+#[derive(Debug, Default)]
+pub struct DirectoryCacheBuilder {
+    source: Option<Arc<dyn DirectorySource>>,
+    backend: Option<Arc<dyn CacheBackend>>,
+    ttl: TtlMatrix,
+    limits: Limits,
+    stale_if_error: Option<Duration>,
+    stale_retry_budget: Option<Duration>,
+    refresh_ahead: Option<f64>,
+    warm_concurrency: Option<usize>,
+    auditor: Option<Auditor>,
+    listeners: Vec<Arc<dyn ChangeListener>>,
+    listener_timeout: Option<Duration>,
+    lock_lease: Option<Duration>,
+    lock_wait: Option<Duration>,
+    clock: Option<Clock>,
+}
+
+impl DirectoryCacheBuilder {
+    /// Where directories come from (required): a `GenesysClient`, or any [`DirectorySource`].
+    pub fn source(self, source: impl DirectorySource) -> Self {
+        self.shared_source(Arc::new(source))
+    }
+
+    /// Like [`Self::source`], for a source that is already shared.
+    pub fn shared_source(mut self, source: Arc<dyn DirectorySource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Where copies are stored (default: a [`MemoryBackend`] with default bounds).
+    pub fn backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// The TTL of each directory (default: 300 s for all).
+    pub fn ttl(mut self, ttl: TtlMatrix) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// What a directory must meet to be cached (default: at most 500 entries).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How long after expiry a copy may still be served while upstream fails (default 3600 s).
+    pub fn stale_if_error(mut self, window: Duration) -> Self {
+        self.stale_if_error = Some(window);
+        self
+    }
+
+    /// How long upstream may take, retries included, when an expired copy could be served
+    /// instead (default 2 s): a caller with a stale copy in hand does not wait out the whole
+    /// retry budget.
+    pub fn stale_retry_budget(mut self, budget: Duration) -> Self {
+        self.stale_retry_budget = Some(budget);
+        self
+    }
+
+    /// The last fraction of a TTL in which a read starts a background refresh (default 0.2;
+    /// 0 turns refresh-ahead off).
+    pub fn refresh_ahead(mut self, fraction: f64) -> Self {
+        self.refresh_ahead = Some(fraction);
+        self
+    }
+
+    /// How many directories `warm` fetches at a time (default 8).
+    pub fn warm_concurrency(mut self, concurrency: usize) -> Self {
+        self.warm_concurrency = Some(concurrency);
+        self
+    }
+
+    /// Where audit events go (default: nowhere).
+    pub fn auditor(mut self, auditor: Auditor) -> Self {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    /// Adds a change listener, called after a fill, an overwrite and an invalidation.
+    pub fn listener(mut self, listener: Arc<dyn ChangeListener>) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// How long one listener call may take before it is abandoned (default 5 s).
+    pub fn listener_timeout(mut self, timeout: Duration) -> Self {
+        self.listener_timeout = Some(timeout);
+        self
+    }
+
+    /// For a shared backend: the lease of the cross-instance refresh lock (default 30 s,
+    /// renewed while the fetch runs) and how long other instances wait for the holder's
+    /// result before fetching themselves (default 35 s).
+    pub fn refresh_lock(mut self, lease: Duration, wait: Duration) -> Self {
+        self.lock_lease = Some(lease);
+        self.lock_wait = Some(wait);
+        self
+    }
+
+    /// The clock freshness is judged by (default: a [`Clock`] anchored now).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the cache.
+    pub fn build(self) -> Result<DirectoryCache, Error> {
+        let source = self.source.ok_or(Error::Config {
+            setting: "source",
+            reason: "a cache needs a directory source (e.g. a GenesysClient)".into(),
+        })?;
+        let refresh_ahead = self.refresh_ahead.unwrap_or(0.2);
+        if !(0.0..1.0).contains(&refresh_ahead) {
+            return Err(Error::Config {
+                setting: "refresh_ahead",
+                reason: format!("{refresh_ahead} is not a fraction of the TTL in 0..1"),
+            });
+        }
+        let warm_concurrency = self.warm_concurrency.unwrap_or(8);
+        if warm_concurrency == 0 {
+            return Err(Error::Config {
+                setting: "warm_concurrency",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let auditor = self.auditor.unwrap_or_else(Auditor::disabled);
+        let backend = self
+            .backend
+            .unwrap_or_else(|| Arc::new(MemoryBackend::builder().auditor(auditor.clone()).build()));
+        let notifier = ChangeNotifier::new(
+            self.listeners,
+            self.listener_timeout.unwrap_or(Duration::from_secs(5)),
+            auditor.clone(),
+        );
+        let refresher = Refresher {
+            source,
+            backend,
+            ttl: self.ttl,
+            limits: self.limits,
+            clock: self.clock.unwrap_or_default(),
+            auditor,
+            notifier,
+            lock_lease: self.lock_lease.unwrap_or(Duration::from_secs(30)),
+            lock_wait: self.lock_wait.unwrap_or(Duration::from_secs(35)),
+        };
+        Ok(DirectoryCache {
+            inner: Arc::new(Inner {
+                refresher: Arc::new(refresher),
+                flights: Arc::default(),
+                stale_if_error: self.stale_if_error.unwrap_or(Duration::from_secs(3600)),
+                stale_retry_budget: self.stale_retry_budget.unwrap_or(Duration::from_secs(2)),
+                refresh_ahead,
+                warm_concurrency,
+                stats: StatsRecorder::default(),
+                metrics: RequestMetrics::register(),
+            }),
+        })
+    }
+}
+
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::Serializer;
+
+    pub(super) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let text = crate::cached_directory::rfc3339(*at).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}

@@ -1,0 +1,91 @@
+//! The pipeline's Prometheus metrics, described once and held as handles.
+//!
+//! Handles are registered when the cache is built, so a hit only touches atomics. Install the
+//! metrics recorder (e.g. metrics-exporter-prometheus) before building the cache.
+
+use metrics::{Counter, Histogram, Unit, counter, describe_counter, describe_histogram, histogram};
+
+use crate::Outcome;
+
+pub(crate) const REQUESTS: &str = "dircache_requests_total";
+pub(crate) const REQUEST_DURATION: &str = "dircache_request_duration_seconds";
+pub(crate) const REFRESHES: &str = "dircache_refreshes_total";
+pub(crate) const VERIFICATIONS: &str = "dircache_verifications_total";
+pub(crate) const BACKEND_ERRORS: &str = "dircache_backend_errors_total";
+pub(crate) const INVALIDATIONS: &str = "dircache_invalidations_total";
+
+/// Describes the pipeline's metrics (HELP text) to the installed recorder.
+pub fn describe_metrics() {
+    describe_counter!(
+        REQUESTS,
+        "Directory requests answered by the cache, by outcome (hit, miss, stale, error)."
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time to answer a directory request, from the cache or upstream."
+    );
+    describe_counter!(
+        REFRESHES,
+        "Upstream refreshes of cached directories, by result (populate, overwrite, revalidate, failed)."
+    );
+    describe_counter!(
+        VERIFICATIONS,
+        "Consistency verifications against upstream, by result (unchanged, changed, filled, error)."
+    );
+    describe_counter!(
+        BACKEND_ERRORS,
+        "Cache backend operations that failed, by backend and operation."
+    );
+    describe_counter!(INVALIDATIONS, "Directories invalidated on request.");
+}
+
+/// Handles for the metrics of the request path.
+#[derive(Debug)]
+pub(crate) struct RequestMetrics {
+    hit: Counter,
+    miss: Counter,
+    stale: Counter,
+    error: Counter,
+    duration: Histogram,
+}
+
+impl RequestMetrics {
+    pub(crate) fn register() -> Self {
+        describe_metrics();
+        Self {
+            hit: counter!(REQUESTS, "outcome" => "hit"),
+            miss: counter!(REQUESTS, "outcome" => "miss"),
+            stale: counter!(REQUESTS, "outcome" => "stale"),
+            error: counter!(REQUESTS, "outcome" => "error"),
+            duration: histogram!(REQUEST_DURATION),
+        }
+    }
+
+    pub(crate) fn record(&self, outcome: Option<Outcome>, seconds: f64) {
+        match outcome {
+            Some(Outcome::Hit) => &self.hit,
+            Some(Outcome::Miss) => &self.miss,
+            Some(Outcome::Stale) => &self.stale,
+            None => &self.error,
+        }
+        .increment(1);
+        self.duration.record(seconds);
+    }
+}
+
+pub(crate) fn refresh(result: &'static str) {
+    counter!(REFRESHES, "result" => result).increment(1);
+}
+
+pub(crate) fn verification(result: &'static str) {
+    counter!(VERIFICATIONS, "result" => result).increment(1);
+}
+
+pub(crate) fn backend_error(backend: &'static str, operation: &'static str) {
+    counter!(BACKEND_ERRORS, "backend" => backend, "operation" => operation).increment(1);
+}
+
+pub(crate) fn invalidation() {
+    counter!(INVALIDATIONS).increment(1);
+}

@@ -1,0 +1,115 @@
+//! Fixtures for the pipeline tests: an in-process scripted source, and a cache over genesys-mock.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cache_core::{
+    DirectoryId, DirectorySnapshot, DirectorySource, Entry, FetchOptions, FetchOutcome,
+};
+use genesys_client::{GenesysClient, RetryPolicy};
+use genesys_mock::GenesysMock;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+/// A source answering from memory, with a script of failures and delays, on tokio's clock (so
+/// that tests can pause time), counting its calls.
+#[derive(Debug)]
+pub struct ScriptedSource {
+    state: Mutex<Script>,
+    calls: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Script {
+    entries: Vec<Value>,
+    failing_status: Option<u16>,
+    delay: Duration,
+}
+
+impl ScriptedSource {
+    pub fn new(entries: Vec<Value>) -> Self {
+        Self {
+            state: Mutex::new(Script {
+                entries,
+                failing_status: None,
+                delay: Duration::ZERO,
+            }),
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn fail_with(&self, status: Option<u16>) {
+        self.state.lock().unwrap().failing_status = status;
+    }
+
+    pub fn set_entries(&self, entries: Vec<Value>) {
+        self.state.lock().unwrap().entries = entries;
+    }
+
+    pub fn delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+}
+
+#[async_trait]
+impl DirectorySource for ScriptedSource {
+    async fn fetch(
+        &self,
+        _id: &DirectoryId,
+        _options: &FetchOptions,
+    ) -> Result<FetchOutcome, genesys_client::Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let delay = self.state.lock().unwrap().delay;
+        tokio::time::sleep(delay).await;
+        let state = self.state.lock().unwrap();
+        if let Some(status) = state.failing_status {
+            return Err(genesys_client::Error::Upstream {
+                status,
+                correlation_id: Some("corr-1".into()),
+                body: None,
+            });
+        }
+        let entries = state
+            .entries
+            .iter()
+            .cloned()
+            .map(|v| Entry::try_from(v).unwrap())
+            .collect();
+        Ok(FetchOutcome::Modified(DirectorySnapshot::new(entries)))
+    }
+}
+
+pub fn entries(n: usize, tag: &str) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"id": format!("{tag}-{i}"), "name": format!("Zoë {tag} {i}")}))
+        .collect()
+}
+
+pub fn id(s: &str) -> DirectoryId {
+    DirectoryId::new(s).unwrap()
+}
+
+/// A Genesys client for `mock`, with a short retry budget so failing tests end quickly.
+pub fn client_for(mock: &GenesysMock, budget: Duration) -> GenesysClient {
+    GenesysClient::builder()
+        .api_url(&mock.api_url())
+        .login_url(&mock.login_url())
+        .client_id(mock.client_id())
+        .client_secret(SecretString::from(mock.client_secret().to_owned()))
+        .retry_policy(
+            RetryPolicy::new(budget)
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(200)),
+        )
+        .requests_per_minute(100_000)
+        .build()
+        .unwrap()
+}
