@@ -83,10 +83,10 @@ pub(crate) struct Refresher {
 
 impl Refresher {
     pub(crate) async fn refresh(&self, request: RefreshRequest) -> Result<Refreshed, Error> {
-        if request.cause == Cause::Read {
-            if let Some(newer) = self.newer_copy(&request).await {
-                return Ok(newer);
-            }
+        if request.cause == Cause::Read
+            && let Some(newer) = self.newer_copy(&request).await
+        {
+            return Ok(newer);
         }
         let Some(lock) = self.backend.refresh_lock() else {
             return self.fetch_and_store(&request).await;
@@ -273,10 +273,10 @@ impl Refresher {
 
     /// Tells other instances to drop their in-process copy of `id`.
     pub(crate) async fn publish_invalidation(&self, id: &DirectoryId) {
-        if let Some(notices) = self.backend.invalidations() {
-            if let Err(e) = notices.publish(id).await {
-                self.backend_failed("publish", id, &e);
-            }
+        if let Some(notices) = self.backend.invalidations()
+            && let Err(e) = notices.publish(id).await
+        {
+            self.backend_failed("publish", id, &e);
         }
     }
 
