@@ -1,1 +1,515 @@
-//! (being written)
+//! The backend conformance suite: one `pub async fn` per behaviour every `CacheBackend` must
+//! show, and the shared test directories.
+//!
+//! A backend's tests call each behaviour (one test per behaviour names the failure) or
+//! [`run_all`]. Each behaviour panics with a message naming the backend and what went wrong,
+//! uses directory ids of its own (prefixed `conformance.`), and removes them first, so a rerun
+//! on a persistent backend starts clean. A behaviour expects no other writer on the backend
+//! while it runs: give each test its own backend (or, for a shared server, its own key prefix).
+//!
+//! Times in the test directories are whole milliseconds: a backend must keep at least
+//! millisecond precision.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use cache_core::{CacheBackend, MemoryBackend, conformance};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let backend: Arc<dyn CacheBackend> = Arc::new(MemoryBackend::builder().build());
+//! conformance::run_all(backend).await;
+//! # });
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use genesys_client::{Entry, Fingerprint};
+use serde_json::{Value, json};
+use tokio::sync::Barrier;
+
+use crate::{
+    CacheBackend, CacheBackendExt, CachedDirectory, DirectoryId, DirectoryMeta,
+    InvalidationDirective, PutOutcome, Ttl,
+};
+
+/// The TTL of every [`sample_directory`].
+pub const SAMPLE_TTL: Ttl = Ttl::DEFAULT;
+
+/// A deterministic test directory: `entries` entries with non-ASCII names and every kind of
+/// field (`null`, nested objects, unknown fields), checked upstream at `checked_at`, created
+/// a minute earlier, with the [`SAMPLE_TTL`], an `ETag` and a `Last-Modified`.
+///
+/// The same arguments always give the same bytes. Shared by every backend's tests.
+///
+/// # Panics
+///
+/// When `id` is not a valid [`DirectoryId`].
+pub fn sample_directory(id: &str, entries: usize, checked_at: SystemTime) -> Arc<CachedDirectory> {
+    let directory_id = DirectoryId::new(id)
+        .unwrap_or_else(|e| panic!("sample_directory needs a valid directory id: {e}"));
+    let entries: Vec<Entry> = (0..entries).map(|i| sample_entry(id, i)).collect();
+    let entries_json =
+        serde_json::to_vec(&entries).expect("a list of JSON objects always serialises");
+    let fingerprint = Fingerprint::of(&entries);
+    let tag: String = fingerprint
+        .as_str()
+        .chars()
+        .skip("sha256:".len())
+        .take(16)
+        .collect();
+    let meta = DirectoryMeta {
+        directory_id,
+        ttl_seconds: SAMPLE_TTL.as_secs(),
+        created_at: checked_at
+            .checked_sub(Duration::from_secs(60))
+            .unwrap_or(checked_at),
+        checked_at,
+        last_modified: Some("Wed, 21 Oct 2026 07:28:00 GMT".to_owned()),
+        etag: Some(format!("W/\"{tag}\"")),
+        fingerprint,
+        invalidation_directive: InvalidationDirective::Fresh,
+        entry_count: entries.len(),
+    };
+    let directory = CachedDirectory::from_parts(meta, &entries_json)
+        .unwrap_or_else(|e| panic!("sample_directory cannot build `{id}`: {e}"));
+    Arc::new(directory)
+}
+
+fn sample_entry(directory: &str, i: usize) -> Entry {
+    let tier = ["gold", "silver", "bronze"][i % 3];
+    let address = if i.is_multiple_of(3) {
+        Value::Null
+    } else {
+        json!(format!("{i} Rue de l'Été, Genève"))
+    };
+    let fields = json!({
+        "id": format!("{directory}-{i:04}"),
+        "name": format!("Zoë Ångström-Øster 名前 {i}"),
+        "address": address,
+        "email": format!("zoe.{i}@example.com"),
+        "phone": format!("+41 22 555 {i:04}"),
+        "custom_attributes": {"tier": tier, "floor": i % 7, "note": "☎ \"quoted\" \\ \u{0001}"},
+        "division": {"id": "d-1", "selfUri": "/api/v2/authorization/divisions/d-1"},
+    });
+    Entry::try_from(fields).expect("a json! object literal is an object")
+}
+
+/// The current time, cut to whole milliseconds (the precision backends must keep).
+pub fn now_millis() -> SystemTime {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    let millis = u64::try_from(since_epoch.as_millis()).expect("milliseconds fit in u64");
+    UNIX_EPOCH + Duration::from_millis(millis)
+}
+
+/// Runs every behaviour in turn on `backend`.
+pub async fn run_all(backend: Arc<dyn CacheBackend>) {
+    ping_and_name(Arc::clone(&backend)).await;
+    put_then_get_round_trips(Arc::clone(&backend)).await;
+    get_unknown_is_none(Arc::clone(&backend)).await;
+    older_put_keeps_newer(Arc::clone(&backend)).await;
+    newer_or_equal_put_replaces(Arc::clone(&backend)).await;
+    remove_then_gone(Arc::clone(&backend)).await;
+    list_shows_puts_not_removals(Arc::clone(&backend)).await;
+    len_and_contains_agree(Arc::clone(&backend)).await;
+    concurrent_puts_leave_newest(Arc::clone(&backend)).await;
+    expired_copy_is_still_returned(Arc::clone(&backend)).await;
+    large_non_ascii_directory_round_trips(backend).await;
+}
+
+/// The backend answers `ping` and has a short lowercase name.
+pub async fn ping_and_name(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    assert!(
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+        "backend name {name:?} is not a short lowercase word"
+    );
+    if let Err(e) = backend.ping().await {
+        panic!("[{name}] ping failed: {e}");
+    }
+}
+
+/// A put copy comes back from `get` with the same metadata and the same bytes.
+pub async fn put_then_get_round_trips(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let first = sample_directory("conformance.round-trip", 3, now_millis());
+    clean(&*backend, &[first.directory_id()]).await;
+
+    assert_eq!(
+        put(&*backend, &first).await,
+        PutOutcome::Written,
+        "[{name}] the first put of a directory must be written"
+    );
+    assert_same(name, &first, &get(&*backend, first.directory_id()).await);
+
+    // A revalidated copy: created_at differs from checked_at, the directive is `revalidated`.
+    let later = first.checked_at() + Duration::from_millis(1_500);
+    let revalidated = Arc::new(
+        first
+            .revalidated(later, Ttl::from_secs(60).expect("60 s is a valid TTL"))
+            .expect("a sample directory revalidates"),
+    );
+    assert_eq!(
+        put(&*backend, &revalidated).await,
+        PutOutcome::Written,
+        "[{name}] a later copy must be written"
+    );
+    assert_same(
+        name,
+        &revalidated,
+        &get(&*backend, first.directory_id()).await,
+    );
+}
+
+/// `get` of a directory never written is `Ok(None)`; removing it is `false`.
+pub async fn get_unknown_is_none(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let id = DirectoryId::new("conformance.never-written").expect("valid id");
+    clean(&*backend, &[&id]).await;
+    match backend.get(&id).await {
+        Ok(None) => {}
+        Ok(Some(found)) => panic!("[{name}] get of an unknown id returned {found:?}"),
+        Err(e) => panic!("[{name}] get of an unknown id failed: {e}"),
+    }
+    match backend.remove(&id).await {
+        Ok(false) => {}
+        Ok(true) => panic!("[{name}] remove of an unknown id said it removed something"),
+        Err(e) => panic!("[{name}] remove of an unknown id failed: {e}"),
+    }
+}
+
+/// A copy checked upstream earlier than the stored one is refused (`KeptNewer`) and the stored
+/// one stays.
+pub async fn older_put_keeps_newer(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let now = now_millis();
+    let newer = sample_directory("conformance.older-put", 4, now);
+    let older = sample_directory(
+        "conformance.older-put",
+        2,
+        now - Duration::from_millis(1_000),
+    );
+    clean(&*backend, &[newer.directory_id()]).await;
+
+    assert_eq!(put(&*backend, &newer).await, PutOutcome::Written);
+    assert_eq!(
+        put(&*backend, &older).await,
+        PutOutcome::KeptNewer,
+        "[{name}] a put of an older copy must report KeptNewer"
+    );
+    assert_same(name, &newer, &get(&*backend, newer.directory_id()).await);
+}
+
+/// A copy checked later than the stored one replaces it, and so does one checked at the same
+/// time (the last write of equals wins).
+pub async fn newer_or_equal_put_replaces(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let now = now_millis();
+    let id = "conformance.newer-put";
+    let first = sample_directory(id, 2, now);
+    let newer = sample_directory(id, 3, now + Duration::from_millis(1_000));
+    let equal = sample_directory(id, 5, now + Duration::from_millis(1_000));
+    clean(&*backend, &[first.directory_id()]).await;
+
+    assert_eq!(put(&*backend, &first).await, PutOutcome::Written);
+    assert_eq!(
+        put(&*backend, &newer).await,
+        PutOutcome::Written,
+        "[{name}] a put of a newer copy must be written"
+    );
+    assert_same(name, &newer, &get(&*backend, newer.directory_id()).await);
+    assert_eq!(
+        put(&*backend, &equal).await,
+        PutOutcome::Written,
+        "[{name}] a put with an equal checked_at must be written"
+    );
+    assert_same(name, &equal, &get(&*backend, equal.directory_id()).await);
+}
+
+/// `remove` is `true` once, then `false`, and the copy is gone.
+pub async fn remove_then_gone(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let directory = sample_directory("conformance.remove", 2, now_millis());
+    let id = directory.directory_id();
+    clean(&*backend, &[id]).await;
+
+    put(&*backend, &directory).await;
+    assert!(
+        remove(&*backend, id).await,
+        "[{name}] the first remove of a cached directory must return true"
+    );
+    assert!(
+        !remove(&*backend, id).await,
+        "[{name}] a second remove must return false"
+    );
+    assert!(
+        get(&*backend, id).await.is_none(),
+        "[{name}] get after remove must be None"
+    );
+}
+
+/// `list` includes every directory put and none removed.
+pub async fn list_shows_puts_not_removals(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let now = now_millis();
+    let kept = sample_directory("conformance.list-kept", 1, now);
+    let also = sample_directory("conformance.list-also", 1, now);
+    let removed = sample_directory("conformance.list-removed", 1, now);
+    let ids = [
+        kept.directory_id(),
+        also.directory_id(),
+        removed.directory_id(),
+    ];
+    clean(&*backend, &ids).await;
+
+    for directory in [&kept, &also, &removed] {
+        put(&*backend, directory).await;
+    }
+    remove(&*backend, removed.directory_id()).await;
+    let listed = list(&*backend).await;
+    for present in [&kept, &also] {
+        assert!(
+            listed.contains(present.directory_id()),
+            "[{name}] list {listed:?} lacks `{}`",
+            present.directory_id()
+        );
+    }
+    assert!(
+        !listed.contains(removed.directory_id()),
+        "[{name}] list {listed:?} still has the removed `{}`",
+        removed.directory_id()
+    );
+    let mut sorted = listed.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        listed.len(),
+        "[{name}] list has duplicates: {listed:?}"
+    );
+}
+
+/// `CacheBackendExt::len`, `is_empty` and `contains` agree with `list`, `put` and `remove`.
+pub async fn len_and_contains_agree(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let now = now_millis();
+    let directory = sample_directory("conformance.len", 1, now);
+    let id = directory.directory_id();
+    clean(&*backend, &[id]).await;
+
+    let before = len(&*backend).await;
+    assert_eq!(
+        before,
+        list(&*backend).await.len(),
+        "[{name}] len disagrees with list"
+    );
+    assert!(
+        !contains(&*backend, id).await,
+        "[{name}] contains before put"
+    );
+
+    put(&*backend, &directory).await;
+    assert_eq!(
+        len(&*backend).await,
+        before + 1,
+        "[{name}] len after a put of a new id"
+    );
+    assert!(contains(&*backend, id).await, "[{name}] contains after put");
+    assert!(
+        !backend.is_empty().await.expect("is_empty"),
+        "[{name}] is_empty with a directory cached"
+    );
+
+    let replacement = sample_directory("conformance.len", 2, now + Duration::from_millis(1));
+    put(&*backend, &replacement).await;
+    assert_eq!(
+        len(&*backend).await,
+        before + 1,
+        "[{name}] replacing a copy must not change len"
+    );
+
+    remove(&*backend, id).await;
+    assert_eq!(len(&*backend).await, before, "[{name}] len after remove");
+    assert!(
+        !contains(&*backend, id).await,
+        "[{name}] contains after remove"
+    );
+}
+
+/// Fifty concurrent puts of copies of one directory, in shuffled `checked_at` order, leave the
+/// newest copy, and the newest copy's put reports `Written`.
+pub async fn concurrent_puts_leave_newest(backend: Arc<dyn CacheBackend>) {
+    const WRITERS: u64 = 50;
+    let name = backend.name();
+    let id = "conformance.concurrent";
+    let base = now_millis();
+    let mut offsets: Vec<u64> = (0..WRITERS).collect();
+    fastrand::Rng::with_seed(0x5eed).shuffle(&mut offsets);
+    let copies: Vec<_> = offsets
+        .iter()
+        .map(|&ms| {
+            let entries = usize::try_from(ms % 7).expect("small") + 1;
+            sample_directory(id, entries, base + Duration::from_millis(ms))
+        })
+        .collect();
+    let newest = copies
+        .iter()
+        .max_by_key(|c| c.checked_at())
+        .cloned()
+        .expect("there are writers");
+    clean(&*backend, &[newest.directory_id()]).await;
+
+    let start = Arc::new(Barrier::new(copies.len()));
+    let writers: Vec<_> = copies
+        .into_iter()
+        .map(|copy| {
+            let backend = Arc::clone(&backend);
+            let start = Arc::clone(&start);
+            tokio::spawn(async move {
+                start.wait().await;
+                let checked_at = copy.checked_at();
+                (checked_at, backend.put(copy).await)
+            })
+        })
+        .collect();
+    for writer in writers {
+        let (checked_at, outcome) = writer.await.expect("a writer task panicked");
+        let outcome = outcome.unwrap_or_else(|e| panic!("[{name}] a concurrent put failed: {e}"));
+        if checked_at == newest.checked_at() {
+            assert_eq!(
+                outcome,
+                PutOutcome::Written,
+                "[{name}] the newest copy's put must be written"
+            );
+        }
+    }
+    assert_same(name, &newest, &get(&*backend, newest.directory_id()).await);
+}
+
+/// An expired copy (still within any retention window) is returned by `get`: freshness is the
+/// pipeline's decision, and stale-if-error needs the copy.
+pub async fn expired_copy_is_still_returned(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let expired_for = Duration::from_secs(120);
+    let checked_at = now_millis() - SAMPLE_TTL.as_duration() - expired_for;
+    let directory = sample_directory("conformance.expired", 2, checked_at);
+    clean(&*backend, &[directory.directory_id()]).await;
+    assert!(
+        !directory.is_fresh_at(SystemTime::now()),
+        "the fixture must be expired"
+    );
+
+    assert_eq!(
+        put(&*backend, &directory).await,
+        PutOutcome::Written,
+        "[{name}] an expired copy is still written"
+    );
+    assert_same(
+        name,
+        &directory,
+        &get(&*backend, directory.directory_id()).await,
+    );
+}
+
+/// A directory of 500 entries with non-ASCII text, and an empty one, round-trip byte for byte.
+pub async fn large_non_ascii_directory_round_trips(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let now = now_millis();
+    let large = sample_directory("conformance.large", 500, now);
+    let empty = sample_directory("conformance.empty", 0, now);
+    clean(&*backend, &[large.directory_id(), empty.directory_id()]).await;
+
+    for directory in [&large, &empty] {
+        assert_eq!(put(&*backend, directory).await, PutOutcome::Written);
+        let found = get(&*backend, directory.directory_id()).await;
+        assert_same(name, directory, &found);
+        let entries = found
+            .as_ref()
+            .and_then(|f| f.entries().ok())
+            .unwrap_or_else(|| panic!("[{name}] the entries of the copy read back do not parse"));
+        assert_eq!(
+            entries,
+            directory.entries().expect("fixture entries parse"),
+            "[{name}] entries differ after a round trip"
+        );
+    }
+    let names = large.entries().expect("fixture entries parse");
+    assert!(
+        names
+            .iter()
+            .all(|e| e.name().is_some_and(|n| !n.is_ascii())),
+        "the fixture must have non-ASCII names"
+    );
+}
+
+fn assert_same(name: &str, expected: &CachedDirectory, found: &Option<Arc<CachedDirectory>>) {
+    let id = expected.directory_id();
+    let Some(found) = found else {
+        panic!("[{name}] get of `{id}` returned None after it was put");
+    };
+    assert_eq!(
+        found.meta(),
+        expected.meta(),
+        "[{name}] the metadata of `{id}` differs from what was put"
+    );
+    assert!(
+        found.entries_json() == expected.entries_json(),
+        "[{name}] the entries JSON of `{id}` differs from what was put ({} bytes, {} expected)",
+        found.entries_json().len(),
+        expected.entries_json().len()
+    );
+    assert!(
+        found.body() == expected.body(),
+        "[{name}] the body of `{id}` differs from what was put"
+    );
+}
+
+async fn clean(backend: &dyn CacheBackend, ids: &[&DirectoryId]) {
+    for id in ids {
+        remove(backend, id).await;
+    }
+}
+
+async fn put(backend: &dyn CacheBackend, directory: &Arc<CachedDirectory>) -> PutOutcome {
+    let id = directory.directory_id();
+    backend
+        .put(Arc::clone(directory))
+        .await
+        .unwrap_or_else(|e| panic!("[{}] put of `{id}` failed: {e}", backend.name()))
+}
+
+async fn get(backend: &dyn CacheBackend, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+    backend
+        .get(id)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] get of `{id}` failed: {e}", backend.name()))
+}
+
+async fn remove(backend: &dyn CacheBackend, id: &DirectoryId) -> bool {
+    backend
+        .remove(id)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] remove of `{id}` failed: {e}", backend.name()))
+}
+
+async fn list(backend: &dyn CacheBackend) -> Vec<DirectoryId> {
+    backend
+        .list()
+        .await
+        .unwrap_or_else(|e| panic!("[{}] list failed: {e}", backend.name()))
+}
+
+async fn len(backend: &dyn CacheBackend) -> usize {
+    backend
+        .len()
+        .await
+        .unwrap_or_else(|e| panic!("[{}] len failed: {e}", backend.name()))
+}
+
+async fn contains(backend: &dyn CacheBackend, id: &DirectoryId) -> bool {
+    backend
+        .contains(id)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] contains of `{id}` failed: {e}", backend.name()))
+}
