@@ -353,7 +353,14 @@ mod tests {
         let entries = (0..3).map(|i| json!({"id": i.to_string()})).collect();
         let err = cached(entries, Limits { max_entries: 2 }).unwrap_err();
         assert!(
-            matches!(err, Error::TooManyEntries { count: 3, limit: 2, .. }),
+            matches!(
+                err,
+                Error::TooManyEntries {
+                    count: 3,
+                    limit: 2,
+                    ..
+                }
+            ),
             "{err}"
         );
     }

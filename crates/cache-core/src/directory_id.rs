@@ -121,7 +121,13 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_alphabet() {
-        for id in ["a", "internal_agents", "emergency-contacts", "org:dir.v2", "A1"] {
+        for id in [
+            "a",
+            "internal_agents",
+            "emergency-contacts",
+            "org:dir.v2",
+            "A1",
+        ] {
             assert_eq!(DirectoryId::new(id).unwrap().as_str(), id);
         }
         let longest = "x".repeat(MAX_DIRECTORY_ID_LEN);
@@ -131,7 +137,9 @@ mod tests {
     #[test]
     fn refuses_bad_ids_with_a_reason() {
         let too_long = "x".repeat(MAX_DIRECTORY_ID_LEN + 1);
-        for id in ["", ".", "..", "../x", "a b", "a/b", "a%2Fb", "é", "a\nb", &too_long] {
+        for id in [
+            "", ".", "..", "../x", "a b", "a/b", "a%2Fb", "é", "a\nb", &too_long,
+        ] {
             let err = DirectoryId::new(id).unwrap_err();
             assert!(
                 matches!(err, Error::InvalidDirectoryId { .. }),

@@ -14,8 +14,11 @@ pub(crate) const VERIFICATIONS: &str = "dircache_verifications_total";
 pub(crate) const BACKEND_ERRORS: &str = "dircache_backend_errors_total";
 pub(crate) const INVALIDATIONS: &str = "dircache_invalidations_total";
 
-/// Describes the pipeline's metrics (HELP text) to the installed recorder.
+/// Describes every metric of this crate (HELP text) to the installed recorder: the pipeline's,
+/// the memory backend's and the change listeners'.
 pub fn describe_metrics() {
+    crate::memory::describe();
+    crate::listener::describe_metrics();
     describe_counter!(
         REQUESTS,
         "Directory requests answered by the cache, by outcome (hit, miss, stale, error)."
