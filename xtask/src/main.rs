@@ -1,15 +1,24 @@
-//! `cargo xtask`: the project's checks in one command, with no dependencies beyond std.
+//! `cargo xtask`: the project's checks and benchmarks in one command each.
 
+mod bench;
+
+use std::ffi::OsStr;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <ci>
+const USAGE: &str = "usage: cargo xtask <ci | bench [NAME...]>
 
-  ci      cargo fmt --check, clippy (warnings denied), the workspace tests, the docs (warnings denied)";
+  ci              cargo fmt --check, clippy (warnings denied), the workspace tests (not the
+                  benches), the docs (warnings denied)
+  bench [NAME...] runs the benches of dircache-benches that the named figures need (all figures
+                  when none is named), prints one `BENCH <name> <value> <unit>` line per figure
+                  with its target on the next line, and merges the lines into
+                  target/bench/summary.txt (figures not run keep their last line)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(),
+        Some("ci") if args.len() == 1 => ci(),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -27,20 +36,41 @@ fn main() -> ExitCode {
 /// Every check CI runs, in the order that fails fastest.
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
+    // Clippy compiles every target, benches included, so they stay warning-free.
     cargo(
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
-    cargo(&["test", "--workspace", "--all-targets"], &[])?;
+    // Every target but the benches: `--all-targets` would run them too, and timings belong in
+    // `cargo xtask bench`, never in a test run.
+    cargo(
+        &[
+            "test",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--tests",
+            "--examples",
+        ],
+        &[],
+    )?;
     cargo(&["test", "--workspace", "--doc"], &[])?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
-        &[("RUSTDOCFLAGS", "-D warnings")],
+        &[("RUSTDOCFLAGS", OsStr::new("-D warnings"))],
     )?;
     Ok(())
 }
 
-fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+/// Runs `cargo <args>` with extra environment variables; an error if it fails.
+fn cargo(args: &[&str], env: &[(&str, &OsStr)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(cargo)
