@@ -1,0 +1,18 @@
+//! End-to-end tests of the `dircache` binary: the support the tests in `tests/e2e` share.
+#![doc = include_str!("../README.md")]
+
+mod answer;
+mod binary;
+mod fixtures;
+pub mod prometheus;
+mod raw;
+pub mod secrets;
+mod serve;
+mod setup;
+
+pub use answer::Answer;
+pub use binary::dircache_binary;
+pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, start_mock};
+pub use raw::raw_get;
+pub use serve::{Served, Stopped};
+pub use setup::{Outcome, Setup};

@@ -1,0 +1,11 @@
+//! End-to-end tests of `dircache` against genesys-mock, one module per area of the CLI/HTTP contract.
+
+mod admin;
+mod cache;
+mod config;
+mod ids;
+mod logs;
+mod oneshot;
+mod operations;
+mod shutdown;
+mod upstream;

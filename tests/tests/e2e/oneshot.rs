@@ -1,0 +1,177 @@
+//! The one-shot commands: get, warm, invalidate, verify, stats, and the self-contained demo.
+
+use anyhow::Result;
+use dircache_e2e::{Setup, start_mock};
+use genesys_mock::{Fault, MockDirectory, Target};
+use serde_json::Value;
+
+/// Whether `text` holds a UUID-shaped token (8-4-4-4-12 hex digits), as Genesys correlation ids are.
+fn has_uuid(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .any(|word| {
+            let groups: Vec<usize> = word.split('-').map(str::len).collect();
+            groups == [8, 4, 4, 4, 12]
+        })
+}
+
+#[test]
+fn the_uuid_check_finds_correlation_ids_only() {
+    assert!(has_uuid(
+        "dircache: forbidden (correlation id 0f8fad5b-d9cb-469f-a165-70867728950e)"
+    ));
+    assert!(!has_uuid("dircache: forbidden 0f8fad5b-d9cb-469f-a165"));
+}
+
+#[test]
+fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(12, 5));
+    let setup = Setup::for_mock(&mock)?;
+    let entries = mock.directory_entries("vendors").unwrap();
+
+    let json = setup.run(&["get", "vendors", "--output", "json"])?;
+    assert_eq!(json.code(), Some(0), "{json}");
+    let document: Value = serde_json::from_str(&json.stdout)?;
+    assert_eq!(document["directory_id"], "vendors");
+    assert_eq!(document["entries"], Value::Array(entries.clone()));
+    assert_eq!(document["entry_count"], 12);
+    assert!(document["fingerprint"].is_string(), "{document}");
+
+    let table = setup.run(&["get", "vendors", "--output", "table"])?;
+    assert_eq!(table.code(), Some(0), "{table}");
+    for entry in &entries {
+        let id = entry["id"].as_str().unwrap_or_default();
+        assert!(
+            table.stdout.contains(id),
+            "entry {id} in the table:\n{table}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
+    let mock = start_mock()?;
+    let outcome = Setup::for_mock(&mock)?.run(&["get", "../x"])?;
+    assert!(matches!(outcome.code(), Some(1 | 2)), "{outcome}");
+    assert!(outcome.stderr.contains("../x"), "names the id: {outcome}");
+    let stats = mock.stats();
+    assert_eq!((stats.token_requests, stats.directory_requests), (0, 0));
+    Ok(())
+}
+
+#[test]
+fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
+    let mock = start_mock()?;
+    mock.put_directory("private", MockDirectory::generated(3, 1));
+    let setup = Setup::for_mock(&mock)?;
+
+    let missing = setup.run(&["get", "nobody"])?;
+    assert_eq!(missing.code(), Some(1), "{missing}");
+    assert!(
+        missing
+            .stderr
+            .lines()
+            .any(|line| line.starts_with("dircache: ")),
+        "{missing}"
+    );
+
+    mock.inject(Target::Directory("private".into()), Fault::Forbidden, 1);
+    let forbidden = setup.run(&["get", "private"])?;
+    assert_eq!(forbidden.code(), Some(1), "{forbidden}");
+    let reason = forbidden
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("dircache: "))
+        .unwrap_or_else(|| panic!("a `dircache: <reason>` line: {forbidden}"));
+    assert!(has_uuid(reason), "the Genesys correlation id: {forbidden}");
+    Ok(())
+}
+
+#[test]
+fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
+    let mock = start_mock()?;
+    mock.put_directory("a", MockDirectory::generated(4, 1));
+    mock.put_directory("b", MockDirectory::generated(6, 2));
+    let setup = Setup::for_mock(&mock)?;
+    let status_of = |stdout: &str, id: &str| {
+        stdout
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .find(|words| words.first() == Some(&id))
+            .and_then(|words| words.get(1).map(|word| (*word).to_owned()))
+    };
+
+    let warmed = setup.run(&["warm", "a", "b"])?;
+    assert_eq!(warmed.code(), Some(0), "{warmed}");
+    assert_eq!(
+        status_of(&warmed.stdout, "a").as_deref(),
+        Some("MISS"),
+        "{warmed}"
+    );
+    assert_eq!(
+        status_of(&warmed.stdout, "b").as_deref(),
+        Some("MISS"),
+        "{warmed}"
+    );
+    assert_eq!(mock.stats().requests_for("a"), 1);
+    assert_eq!(mock.stats().requests_for("b"), 1);
+
+    let partly = setup.run(&["warm", "a", "nobody"])?;
+    assert_eq!(partly.code(), Some(1), "{partly}");
+    assert_eq!(
+        status_of(&partly.stdout, "a").as_deref(),
+        Some("MISS"),
+        "{partly}"
+    );
+    assert_eq!(
+        status_of(&partly.stdout, "nobody").as_deref(),
+        Some("ERROR"),
+        "{partly}"
+    );
+    Ok(())
+}
+
+#[test]
+fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(7, 3));
+    let setup = Setup::for_mock(&mock)?;
+
+    // With the memory backend every one-shot command starts from an empty cache.
+    let invalidated = setup.run(&["invalidate", "vendors"])?;
+    assert_eq!(invalidated.code(), Some(0), "{invalidated}");
+    assert!(
+        invalidated.stdout.contains("vendors was not cached"),
+        "{invalidated}"
+    );
+
+    let verified = setup.run(&["verify", "vendors", "--output", "json"])?;
+    assert_eq!(verified.code(), Some(0), "{verified}");
+    let report: Value = serde_json::from_str(&verified.stdout)?;
+    assert_eq!(report["directory_id"], "vendors", "{report}");
+    assert_eq!(report["result"], "filled", "{report}");
+    assert_eq!(report["entry_count"], 7, "{report}");
+
+    let stats = setup.run(&["stats", "--output", "json"])?;
+    assert_eq!(stats.code(), Some(0), "{stats}");
+    let stats: Value = serde_json::from_str(&stats.stdout)?;
+    for field in ["hits", "misses", "hit_ratio", "cache_size", "backend"] {
+        assert!(stats.get(field).is_some(), "{field} in {stats}");
+    }
+    assert_eq!(stats["backend"], "memory");
+    Ok(())
+}
+
+#[test]
+fn demo_needs_no_credentials_and_shows_a_miss_then_a_hit() -> Result<()> {
+    let outcome = Setup::without_upstream()?.run(&["demo"])?;
+    assert_eq!(outcome.code(), Some(0), "{outcome}");
+    let miss = outcome.stdout.find("MISS");
+    let hit = outcome.stdout.find("HIT");
+    assert!(
+        matches!((miss, hit), (Some(miss), Some(hit)) if miss < hit),
+        "MISS, then HIT: {outcome}"
+    );
+    Ok(())
+}
