@@ -142,14 +142,29 @@ pub trait RefreshLock: Send + Sync + fmt::Debug {
     ) -> Result<Option<LockToken>, Error>;
 
     /// Extends a held lock; `false` when it was lost (expired and taken by someone else).
-    async fn extend(&self, id: &DirectoryId, token: &LockToken, lease: Duration)
-    -> Result<bool, Error>;
+    async fn extend(
+        &self,
+        id: &DirectoryId,
+        token: &LockToken,
+        lease: Duration,
+    ) -> Result<bool, Error>;
 
     /// Releases a held lock (only if `token` still holds it).
     async fn release(&self, id: &DirectoryId, token: &LockToken) -> Result<(), Error>;
 
     /// Waits until the lock of `id` is released or `timeout` passes.
     async fn wait_released(&self, id: &DirectoryId, timeout: Duration) -> Result<(), Error>;
+}
+
+/// What a notice on an [`InvalidationNotices`] channel tells an instance to drop.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidationNotice {
+    /// The copy of this directory changed or was removed.
+    Directory(DirectoryId),
+    /// Notices may have been missed (the channel was lost and has been re-established): every
+    /// in-process copy may be out of date.
+    All,
 }
 
 /// A channel on which instances tell each other that a directory's copy changed or was removed,
@@ -160,6 +175,6 @@ pub trait InvalidationNotices: Send + Sync + fmt::Debug {
     async fn publish(&self, id: &DirectoryId) -> Result<(), Error>;
 
     /// Notices from every instance (this one included). A lagged receiver may have missed
-    /// notices and should drop every in-process copy.
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<DirectoryId>;
+    /// notices and should act as on [`InvalidationNotice::All`].
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<InvalidationNotice>;
 }

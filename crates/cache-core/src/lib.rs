@@ -20,7 +20,8 @@ mod webhook;
 pub mod conformance;
 
 pub use backend::{
-    CacheBackend, CacheBackendExt, InvalidationNotices, LockToken, PutOutcome, RefreshLock,
+    CacheBackend, CacheBackendExt, InvalidationNotice, InvalidationNotices, LockToken, PutOutcome,
+    RefreshLock,
 };
 pub use cache::{DirectoryCache, DirectoryCacheBuilder, Lookup, VerifyReport};
 pub use cached_directory::{CachedDirectory, DirectoryMeta, InvalidationDirective, Limits};

@@ -1,2 +1,20 @@
-//! The Redis backend for dircache (not built yet: issue "cache-redis").
 #![doc = include_str!("../README.md")]
+
+mod backend;
+mod builder;
+mod codec;
+mod error;
+mod keys;
+mod lock;
+mod notices;
+mod pool;
+mod scripts;
+mod tiered;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use backend::RedisBackend;
+pub use builder::RedisBackendBuilder;
+pub use error::RedisBackendError;
+pub use tiered::TieredBackend;

@@ -1,0 +1,322 @@
+//! `RedisBackendBuilder`: the settings of a `RedisBackend`, checked when it is built.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use audit::Auditor;
+use cache_core::Error;
+use redis::cluster::ClusterClient;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::backend::{Inner, RedisBackend};
+use crate::error::is_auth_error;
+use crate::keys::Keys;
+use crate::notices::{self, SubscriberConfig};
+use crate::pool::{Pool, PoolOptions};
+
+const MAX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Builds a [`RedisBackend`]; see [`RedisBackend::builder`] and
+/// [`RedisBackend::cluster_builder`].
+#[must_use]
+pub struct RedisBackendBuilder {
+    urls: Vec<SecretString>,
+    cluster: bool,
+    prefix: String,
+    command_timeout: Duration,
+    pool_size: u32,
+    retention: Duration,
+    auditor: Auditor,
+}
+
+impl RedisBackendBuilder {
+    pub(crate) fn new(urls: Vec<String>, cluster: bool) -> Self {
+        Self {
+            urls: urls.into_iter().map(SecretString::from).collect(),
+            cluster,
+            prefix: "dircache".to_owned(),
+            command_timeout: Duration::from_millis(500),
+            pool_size: 16,
+            retention: Duration::from_secs(3600),
+            auditor: Auditor::disabled(),
+        }
+    }
+
+    /// The prefix of every key and channel (default `dircache`). It may not contain braces,
+    /// which would change the Redis Cluster hash tag of every key.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long any one call may take, getting a connection included (default 500 ms).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// The most pooled connections (default 16). Each is multiplexed, so a few serve many
+    /// concurrent calls.
+    pub fn pool_size(mut self, size: u32) -> Self {
+        self.pool_size = size;
+        self
+    }
+
+    /// How long Redis keeps a copy after it expires (default 3600 s), so that stale-if-error
+    /// can still serve it while upstream fails: a key's PX is its `expires_at` plus this,
+    /// minus now. Match it to the pipeline's stale window. At most 30 days.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Where failures the caller never sees are audited as `backend_error` (the invalidation
+    /// channel lost; default: nowhere).
+    pub fn auditor(mut self, auditor: Auditor) -> Self {
+        self.auditor = auditor;
+        self
+    }
+
+    /// Checks the settings, connects once, and starts the invalidation subscriber.
+    ///
+    /// Credentials Redis refuses are an [`Error::Config`]. A Redis that cannot be reached is
+    /// not an error: the backend connects when it can, and its calls fail until then.
+    pub async fn build(self) -> Result<RedisBackend, Error> {
+        self.check()?;
+        let urls: Vec<&str> = self.urls.iter().map(|u| u.expose_secret()).collect();
+        let shown_urls: Vec<String> = urls.iter().map(|u| redact_url(u)).collect();
+        let passwords: Vec<String> = urls.iter().filter_map(|u| password_of(u)).collect();
+        let scrub = |text: String| scrub(text, &passwords);
+
+        let clients = urls
+            .iter()
+            .zip(&shown_urls)
+            .map(|(url, shown)| {
+                redis::Client::open(*url).map_err(|e| Error::Config {
+                    setting: "redis.url",
+                    reason: scrub(format!("{shown} is not a usable Redis URL: {e}")),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = PoolOptions {
+            max_size: self.pool_size,
+            command_timeout: self.command_timeout,
+        };
+        let pool = if self.cluster {
+            let client = ClusterClient::builder(urls.iter().copied())
+                .connection_timeout(self.command_timeout)
+                .response_timeout(self.command_timeout)
+                .build()
+                .map_err(|e| Error::Config {
+                    setting: "redis.url",
+                    reason: scrub(format!(
+                        "the cluster nodes {shown_urls:?} cannot be used: {e}"
+                    )),
+                })?;
+            Pool::cluster(client, options)
+        } else {
+            Pool::standalone(clients[0].clone(), options)
+        };
+
+        match tokio::time::timeout(self.command_timeout, pool.connect_one()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if is_auth_error(&e) => {
+                return Err(Error::Config {
+                    setting: "redis.url",
+                    reason: scrub(format!(
+                        "Redis at {} refused the credentials: {e}",
+                        shown_urls.join(", ")
+                    )),
+                });
+            }
+            Ok(Err(e)) => tracing::warn!(
+                urls = ?shown_urls,
+                error = %scrub(e.to_string()),
+                "redis is not reachable yet; the backend will connect when it is"
+            ),
+            Err(_) => tracing::warn!(
+                urls = ?shown_urls,
+                "redis did not answer in time; the backend will connect when it does"
+            ),
+        }
+
+        let keys = Keys::new(&self.prefix);
+        let instance_tag = format!("{:016x}", fastrand::u64(..));
+        let (notices, first_attempt) = notices::start(SubscriberConfig {
+            clients,
+            invalidations_channel: keys.invalidations_channel(),
+            releases_channel: keys.releases_channel(),
+            instance_tag: instance_tag.clone(),
+            connect_timeout: self.command_timeout,
+            auditor: self.auditor.clone(),
+        });
+        // Whatever the outcome, the subscriber keeps trying by itself.
+        let _ = tokio::time::timeout(self.command_timeout * 2, first_attempt).await;
+
+        Ok(RedisBackend {
+            inner: Arc::new(Inner {
+                pool,
+                keys,
+                command_timeout: self.command_timeout,
+                retention: self.retention,
+                notices,
+                instance_tag,
+                shown_urls,
+            }),
+        })
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let invalid = |setting, reason: &str| {
+            Err(Error::Config {
+                setting,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.urls.is_empty() {
+            return invalid("redis.url", "no Redis URL was given");
+        }
+        if self.prefix.is_empty()
+            || self
+                .prefix
+                .chars()
+                .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control())
+        {
+            return invalid(
+                "redis.prefix",
+                "a key prefix is not empty and has no braces, spaces or control characters",
+            );
+        }
+        if self.command_timeout.is_zero() {
+            return invalid("redis.command_timeout", "must be more than zero");
+        }
+        if self.pool_size == 0 {
+            return invalid("redis.pool_size", "must be at least 1");
+        }
+        if self.retention > MAX_RETENTION {
+            return invalid("redis.retention", "must be at most 30 days");
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedisBackendBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<String> = self
+            .urls
+            .iter()
+            .map(|u| redact_url(u.expose_secret()))
+            .collect();
+        f.debug_struct("RedisBackendBuilder")
+            .field("urls", &urls)
+            .field("cluster", &self.cluster)
+            .field("prefix", &self.prefix)
+            .field("command_timeout", &self.command_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("retention", &self.retention)
+            .finish()
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                // Only fails for URLs that cannot have credentials, which this one has.
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<an unparseable URL>".to_owned(),
+    }
+}
+
+/// The password in `url`, as written and percent-decoded, for scrubbing messages.
+fn password_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    parsed.password().map(str::to_owned)
+}
+
+/// `text` with every occurrence of a password (raw or percent-decoded) replaced by `***`.
+fn scrub(mut text: String, passwords: &[String]) -> String {
+    for password in passwords.iter().filter(|p| !p.is_empty()) {
+        text = text.replace(password.as_str(), "***");
+        if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+            if !decoded.is_empty() {
+                text = text.replace(&*decoded, "***");
+            }
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redact_url("redis://app:s3cret@cache.internal:6380/2"),
+            "redis://app:***@cache.internal:6380/2"
+        );
+        assert_eq!(
+            redact_url("rediss://:s3cret@cache.internal/"),
+            "rediss://:***@cache.internal/"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6380"),
+            "redis://127.0.0.1:6380"
+        );
+        assert_eq!(redact_url("not a url s3cret"), "<an unparseable URL>");
+    }
+
+    #[test]
+    fn messages_are_scrubbed_of_raw_and_decoded_passwords() {
+        let passwords = vec![password_of("redis://:p%40ss%2Fw0rd@h/").unwrap()];
+        let text = scrub("bad p%40ss%2Fw0rd or p@ss/w0rd".to_owned(), &passwords);
+        assert_eq!(text, "bad *** or ***");
+    }
+
+    #[test]
+    fn the_builder_debug_hides_the_password() {
+        let builder = RedisBackend::builder("redis://:hunter2@127.0.0.1:1/");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("127.0.0.1:1"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn settings_that_cannot_work_are_refused_naming_the_setting() {
+        let url = "redis://127.0.0.1:1/";
+        let cases = [
+            (RedisBackend::builder(url).prefix("a{b}"), "redis.prefix"),
+            (RedisBackend::builder(url).prefix(""), "redis.prefix"),
+            (
+                RedisBackend::builder(url).command_timeout(Duration::ZERO),
+                "redis.command_timeout",
+            ),
+            (RedisBackend::builder(url).pool_size(0), "redis.pool_size"),
+            (
+                RedisBackend::builder(url).retention(MAX_RETENTION * 2),
+                "redis.retention",
+            ),
+            (RedisBackend::builder("http://:hunter2@x/"), "redis.url"),
+            (
+                RedisBackend::cluster_builder(Vec::<String>::new()),
+                "redis.url",
+            ),
+        ];
+        for (builder, expected) in cases {
+            match builder.build().await {
+                Err(Error::Config { setting, reason }) => {
+                    assert_eq!(setting, expected, "{reason}");
+                    assert!(!reason.contains("hunter2"), "{reason}");
+                }
+                other => panic!("expected a {expected} error, got {other:?}"),
+            }
+        }
+    }
+}
