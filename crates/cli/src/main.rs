@@ -1,6 +1,113 @@
-//! The `dircache` binary (not built yet: issue "dircache CLI and dircache serve").
+//! The `dircache` binary: parses the command line, loads the configuration and runs the
+//! command; a failure prints one `dircache: …` line on stderr and exits 1 (the operation
+//! failed) or 2 (usage or configuration).
 
-fn main() {
-    eprintln!("dircache: the command line is not built yet (see the open issue \"dircache CLI and dircache serve\")");
-    std::process::exit(2);
+mod app;
+mod cli;
+mod commands;
+mod config;
+mod demo;
+mod failure;
+mod report;
+mod serve;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, Parsed};
+use config::{Config, ConfigError, FileConfig, Inputs, Upstream};
+use failure::Failure;
+
+fn main() -> ExitCode {
+    let parsed = match Cli::parse_from_args(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(usage) => {
+            // clap prints help and version to stdout (status 0), usage errors to stderr (2).
+            let _ = usage.print();
+            return ExitCode::from(u8::try_from(usage.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(&parsed) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("dircache: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+fn run(parsed: &Parsed) -> Result<(), Failure> {
+    let command = &parsed.cli.command;
+    // The sidecar logs each request; a one-shot command only says what went wrong.
+    let default_level = match command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    init_tracing(default_level)?;
+    let config = match command {
+        // The demo brings its own fake Genesys and ignores the configuration.
+        Command::Demo => None,
+        _ => Some(load_config(parsed)?),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Failed(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        match (command, &config) {
+            (Command::Demo, _) => demo::run().await,
+            (Command::Serve { .. }, Some(config)) => serve::run(config).await,
+            (command, Some(config)) => commands::run(command, config).await,
+            (_, None) => unreachable!("every command but demo loads the configuration"),
+        }
+    });
+    // Background work (refresh-ahead, webhook retries) is abandoned rather than waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+/// Reads the TOML file, if any, and merges it with the flags and the environment.
+fn load_config(parsed: &Parsed) -> Result<Config, Failure> {
+    let file = match parsed
+        .cli
+        .config
+        .as_ref()
+        .filter(|path| !path.as_os_str().is_empty())
+    {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(
+                    parsed.config_origin,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            FileConfig::parse(&text, path, parsed.config_origin)?
+        }
+        None => FileConfig::default(),
+    };
+    let inputs = Inputs {
+        flags: parsed.flags.clone(),
+        env: parsed.env.clone(),
+        file,
+    };
+    Ok(Config::resolve(&inputs, Upstream::Required)?)
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (`default` when unset).
+fn init_tracing(default: &str) -> Result<(), Failure> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => {
+            EnvFilter::try_new(&spec).map_err(|e| ConfigError::new("RUST_LOG", e.to_string()))?
+        }
+        _ => EnvFilter::new(default),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    Ok(())
 }

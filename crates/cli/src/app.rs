@@ -1,0 +1,186 @@
+//! Wiring: from a validated `Config` to a running `DirectoryCache` with its Genesys client,
+//! backend, audit log, webhooks and Prometheus recorder. `serve`, the one-shot commands and
+//! `demo` all start here.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use audit::{AuditWriter, Auditor, JsonLinesSink};
+use cache_core::{CacheBackend, DirectoryCache, MemoryBackend, WebhookListener};
+use genesys_client::GenesysClient;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::config::{BackendSettings, Config, ConfigError, GenesysSettings};
+use crate::failure::{Failure, one_line};
+
+/// Histogram buckets of every `_seconds` metric: from a 100 µs hit to a 30 s upstream retry
+/// budget.
+const SECONDS_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 30.0,
+];
+
+/// Everything a command works with.
+#[derive(Debug)]
+pub(crate) struct App {
+    /// The cache pipeline.
+    pub(crate) cache: DirectoryCache,
+    /// Renders `/metrics`.
+    pub(crate) metrics: PrometheusHandle,
+    /// This instance's name (audit log, `/v1/stats`).
+    pub(crate) instance_id: String,
+    /// `memory` or `redis`.
+    pub(crate) backend_name: &'static str,
+    audit_writer: Option<AuditWriter>,
+}
+
+impl App {
+    /// Builds everything `config` describes. Must run inside the tokio runtime (the audit
+    /// writer and the webhooks run tasks on it). Nothing here talks to Genesys yet.
+    pub(crate) fn build(config: &Config) -> Result<App, Failure> {
+        let metrics = metrics_recorder()?;
+        let client = genesys_client(&config.genesys)?;
+        let (auditor, audit_writer) = match &config.audit.path {
+            Some(path) => {
+                let (sink, writer) = JsonLinesSink::open(&path.value).map_err(|e| {
+                    ConfigError::new(
+                        path.name.clone(),
+                        format!("cannot open {}: {}", path.value.display(), one_line(&e)),
+                    )
+                })?;
+                let auditor = Auditor::new(Arc::new(sink), config.instance_id.clone())
+                    .with_hits(config.audit.hits);
+                (auditor, Some(writer))
+            }
+            None => (Auditor::disabled(), None),
+        };
+        let backend = backend(config, &auditor)?;
+        let mut builder = DirectoryCache::builder()
+            .source(client)
+            .backend(backend)
+            .ttl(config.ttl.clone())
+            .limits(config.limits)
+            .stale_if_error(config.stale_if_error)
+            .auditor(auditor.clone());
+        for webhook in &config.webhooks {
+            let listener = WebhookListener::builder(webhook.url.clone())
+                .secret(webhook.secret.clone())
+                .auditor(auditor.clone())
+                .build()
+                .map_err(|e| match e {
+                    cache_core::Error::Config { setting, reason } => {
+                        let key = setting.strip_prefix("webhooks").unwrap_or_default();
+                        ConfigError::new(format!("{}{key}", webhook.name), reason)
+                    }
+                    other => ConfigError::new(webhook.name.clone(), one_line(&other)),
+                })?;
+            builder = builder.listener(Arc::new(listener));
+        }
+        let cache = builder.build().map_err(|e| Failure::failed(&e))?;
+        Ok(App {
+            cache,
+            metrics,
+            instance_id: config.instance_id.clone(),
+            backend_name: config.backend.value.name(),
+            audit_writer,
+        })
+    }
+
+    /// Flushes and closes the audit log: everything recorded so far is on disk afterwards.
+    pub(crate) async fn shutdown(self) -> Result<(), Failure> {
+        drop(self.cache);
+        if let Some(writer) = self.audit_writer {
+            writer.shutdown().await.map_err(|e| {
+                Failure::Failed(format!("cannot flush the audit log: {}", one_line(&e)))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The cache backend. Every backend is one arm here.
+fn backend(config: &Config, auditor: &Auditor) -> Result<Arc<dyn CacheBackend>, ConfigError> {
+    match &config.backend.value {
+        BackendSettings::Memory => Ok(Arc::new(
+            MemoryBackend::builder()
+                // Expired copies are kept as long as stale-if-error may serve them.
+                .retention(config.stale_if_error)
+                .auditor(auditor.clone())
+                .build(),
+        )),
+        BackendSettings::Redis { .. } => Err(ConfigError::new(
+            config.backend.name.clone(),
+            "the redis backend is not built into this binary yet",
+        )),
+    }
+}
+
+/// The Genesys client; its refusals are reported under the name the user gave the setting.
+fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigError> {
+    let mut builder = GenesysClient::builder()
+        .region(settings.region)
+        .page_size(settings.page_size.value);
+    if let Some(id) = &settings.client_id {
+        builder = builder.client_id(id.value.clone());
+    }
+    if let Some(secret) = &settings.client_secret {
+        builder = builder.client_secret(secret.value.clone());
+    }
+    if let Some(url) = &settings.api_url {
+        builder = builder.api_url(&url.value);
+    }
+    if let Some(url) = &settings.login_url {
+        builder = builder.login_url(&url.value);
+    }
+    builder.build().map_err(|e| match e {
+        genesys_client::Error::Config { setting, reason } => {
+            let named = |n: Option<&crate::config::Named<String>>, env: &str| {
+                n.map_or_else(|| env.to_owned(), |n| n.name.to_string())
+            };
+            let name = match setting {
+                "client_id" => named(settings.client_id.as_ref(), "GENESYS_CLIENT_ID"),
+                "client_secret" => settings.client_secret.as_ref().map_or_else(
+                    || "GENESYS_CLIENT_SECRET".to_owned(),
+                    |s| s.name.to_string(),
+                ),
+                "api_url" => named(settings.api_url.as_ref(), "GENESYS_API_URL"),
+                "login_url" => named(settings.login_url.as_ref(), "GENESYS_LOGIN_URL"),
+                "page_size" => settings.page_size.name.to_string(),
+                other => other.to_owned(),
+            };
+            ConfigError::new(name, reason)
+        }
+        other => ConfigError::new("genesys", one_line(&other)),
+    })
+}
+
+/// Installs the Prometheus recorder (once per process) and describes every metric, so the
+/// handles the cache registers are live and each metric has its HELP text.
+pub(crate) fn metrics_recorder() -> Result<PrometheusHandle, Failure> {
+    static RECORDER: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    let handle = RECORDER
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+                .and_then(PrometheusBuilder::install_recorder)
+                .map_err(|e| format!("cannot install the Prometheus recorder: {e}"))
+        })
+        .clone()
+        .map_err(Failure::Failed)?;
+    cache_core::describe_metrics();
+    genesys_client::metrics::describe();
+    audit::describe_metrics();
+    Ok(handle)
+}
+
+/// Drains histogram samples into the exporter's buckets now and then, as
+/// metrics-exporter-prometheus asks of a recorder installed without its own HTTP listener.
+pub(crate) fn spawn_metrics_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            handle.run_upkeep();
+        }
+    })
+}

@@ -1,0 +1,99 @@
+//! The one-shot commands (`get`, `warm`, `invalidate`, `verify`, `stats`): the same pipeline
+//! as `serve`, run once. With the memory backend each starts from an empty cache.
+
+mod get;
+mod invalidate;
+mod stats;
+mod verify;
+mod warm;
+
+use std::io::Write;
+use std::time::SystemTime;
+
+use cache_core::DirectoryId;
+
+use crate::app::App;
+use crate::cli::Command;
+use crate::config::Config;
+use crate::failure::{Failure, one_line};
+
+/// Runs a one-shot `command`: its directory ids are checked first, then the cache is built,
+/// the command runs, and the audit log is flushed whatever the outcome.
+pub(crate) async fn run(command: &Command, config: &Config) -> Result<(), Failure> {
+    let ids: Vec<DirectoryId> = match command {
+        Command::Get { id, .. } | Command::Invalidate { id } | Command::Verify { id, .. } => {
+            vec![directory_id(id)?]
+        }
+        Command::Warm { ids } => {
+            let mut valid = Vec::with_capacity(ids.len());
+            for id in ids {
+                let id = directory_id(id)?;
+                if !valid.contains(&id) {
+                    valid.push(id);
+                }
+            }
+            valid
+        }
+        _ => Vec::new(),
+    };
+    let app = App::build(config)?;
+    let result = match command {
+        Command::Get { output, .. } => get::run(&app, &ids[0], *output).await,
+        Command::Warm { .. } => warm::run(&app, ids).await,
+        Command::Invalidate { .. } => invalidate::run(&app, &ids[0]).await,
+        Command::Verify { output, .. } => verify::run(&app, &ids[0], *output).await,
+        Command::Stats { output } => stats::run(&app, *output).await,
+        Command::Serve { .. } | Command::Demo => {
+            unreachable!("serve and demo are not one-shot commands")
+        }
+    };
+    let flushed = app.shutdown().await;
+    result.and(flushed)
+}
+
+/// A directory id from the command line; a bad one is a usage error.
+fn directory_id(raw: &str) -> Result<DirectoryId, Failure> {
+    DirectoryId::new(raw).map_err(|e| Failure::Usage(one_line(&e)))
+}
+
+/// Writes `text` and a newline to stdout.
+fn print(text: impl AsRef<[u8]>) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_ref())
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::Failed(format!("cannot write to stdout: {e}")))
+}
+
+/// A time as RFC 3339 UTC, to the second.
+fn rfc3339(at: SystemTime) -> String {
+    let at = time::OffsetDateTime::from(at)
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| at.into());
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "an unwritable time".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_291_723_456);
+        assert_eq!(rfc3339(at), "2025-11-28T01:02:03Z");
+    }
+
+    #[test]
+    fn bad_ids_are_usage_errors() {
+        let failure = directory_id("a b").unwrap_err();
+        assert_eq!(failure.exit_code(), std::process::ExitCode::from(2));
+        assert!(
+            failure.to_string().contains("invalid directory id"),
+            "{failure}"
+        );
+    }
+}

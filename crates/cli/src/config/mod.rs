@@ -1,0 +1,620 @@
+//! The validated configuration of `dircache`: flags beat the environment, which beats the TOML
+//! file, which beats the defaults; every refusal names the setting as the user wrote it.
+
+mod file;
+mod secret;
+mod setting;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use cache_core::{DirectoryId, Limits, Ttl, TtlMatrix};
+use genesys_client::Region;
+use secrecy::{ExposeSecret, SecretString};
+
+pub(crate) use file::FileConfig;
+use file::{FileSecret, Switch};
+use secret::{SecretSource, first_secret};
+pub(crate) use setting::{Layer, Setting};
+
+/// The default listen address of `dircache serve`.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default page size (Genesys' own).
+const DEFAULT_PAGE_SIZE: u32 = 250;
+/// The default stale-if-error window.
+const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(3600);
+/// A week: a longer stale-if-error window is almost certainly a unit mistake.
+const MAX_STALE_IF_ERROR: u64 = 7 * 24 * 3600;
+/// The largest entry limit accepted: a bound on memory per directory.
+const MAX_ENTRY_LIMIT: i64 = 100_000;
+/// The Redis key prefix by default.
+const DEFAULT_REDIS_PREFIX: &str = "dircache";
+
+/// A setting that cannot work; `setting` is its name as the user wrote it (`DIRCACHE_TTL_DEFAULT`,
+/// `--ttl-default`, `ttl.default`), `reason` never holds a secret.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    pub(crate) setting: String,
+    pub(crate) reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration: {}: {}",
+            self.setting, self.reason
+        )
+    }
+}
+
+/// A value and the name of the setting it came from, for errors found later (when the Genesys
+/// client or a backend is built).
+#[derive(Clone, Debug)]
+pub(crate) struct Named<T> {
+    pub(crate) value: T,
+    pub(crate) name: Cow<'static, str>,
+}
+
+impl<T> Named<T> {
+    pub(crate) fn new(value: T, name: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            value,
+            name: name.into(),
+        }
+    }
+
+    fn refuse(&self, reason: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.name.clone(), reason)
+    }
+}
+
+/// Whether the command talks to Genesys, and so needs credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Upstream {
+    /// Every command but `demo`.
+    Required,
+    /// `demo`, which brings its own fake Genesys.
+    NotNeeded,
+}
+
+/// Everything the configuration sources said, before any of it is checked.
+#[derive(Debug, Default)]
+pub(crate) struct Inputs {
+    /// From command-line flags.
+    pub(crate) flags: Layer,
+    /// From environment variables.
+    pub(crate) env: Layer,
+    /// From the TOML file (empty when there is none).
+    pub(crate) file: FileConfig,
+}
+
+/// The Genesys client's settings.
+#[derive(Debug)]
+pub(crate) struct GenesysSettings {
+    pub(crate) client_id: Option<Named<String>>,
+    pub(crate) client_secret: Option<Named<SecretString>>,
+    pub(crate) region: Region,
+    pub(crate) api_url: Option<Named<String>>,
+    pub(crate) login_url: Option<Named<String>>,
+    pub(crate) page_size: Named<u32>,
+}
+
+/// Where cached directories are kept.
+#[derive(Debug)]
+pub(crate) enum BackendSettings {
+    /// In this process only.
+    Memory,
+    /// In Redis, shared by every instance.
+    #[allow(
+        dead_code,
+        reason = "read when the cache-redis backend is wired in; validated already, so a bad \
+                  value fails before any work"
+    )]
+    Redis {
+        url: Named<SecretString>,
+        prefix: String,
+        l1: bool,
+    },
+}
+
+impl BackendSettings {
+    /// `memory` or `redis`, as configured and as `/v1/stats` reports it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            BackendSettings::Memory => "memory",
+            BackendSettings::Redis { .. } => "redis",
+        }
+    }
+}
+
+/// The audit log's settings.
+#[derive(Debug)]
+pub(crate) struct AuditSettings {
+    pub(crate) path: Option<Named<PathBuf>>,
+    pub(crate) hits: bool,
+}
+
+/// One webhook change listener.
+#[derive(Debug)]
+pub(crate) struct WebhookSettings {
+    /// `webhooks[i]`, for errors.
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) secret: SecretString,
+}
+
+/// The whole, validated configuration.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) genesys: GenesysSettings,
+    pub(crate) ttl: TtlMatrix,
+    pub(crate) limits: Limits,
+    pub(crate) stale_if_error: Duration,
+    pub(crate) backend: Named<BackendSettings>,
+    pub(crate) audit: AuditSettings,
+    pub(crate) listen: Named<SocketAddr>,
+    pub(crate) admin_token: Option<SecretString>,
+    pub(crate) instance_id: String,
+    pub(crate) webhooks: Vec<WebhookSettings>,
+}
+
+impl Config {
+    /// Merges the sources (flags > environment > file > defaults) and checks every value.
+    pub(crate) fn resolve(inputs: &Inputs, upstream: Upstream) -> Result<Config, ConfigError> {
+        let pick = Picker { inputs };
+        let file = &inputs.file;
+
+        let client_id = pick.text(Setting::ClientId, file.genesys.client_id.as_ref())?;
+        let client_secret = pick.secret(
+            Setting::ClientSecret,
+            Setting::ClientSecretFile,
+            file.genesys.client_secret.as_ref(),
+            file.genesys.client_secret_file.as_ref(),
+        )?;
+        if upstream == Upstream::Required {
+            if client_id.is_none() {
+                return Err(ConfigError::new(
+                    Setting::ClientId.env(),
+                    "is required: the OAuth client id (or genesys.client_id in the config file)",
+                ));
+            }
+            if client_secret.is_none() {
+                return Err(ConfigError::new(
+                    Setting::ClientSecret.env(),
+                    format!(
+                        "is required: the OAuth client secret (or {}, or genesys.client_secret \
+                         / genesys.client_secret_file in the config file)",
+                        Setting::ClientSecretFile.env()
+                    ),
+                ));
+            }
+        }
+        let region = match pick.text(Setting::Region, file.genesys.region.as_ref())? {
+            Some(region) => region
+                .value
+                .parse::<Region>()
+                .map_err(|e| region.refuse(reason_of(&e)))?,
+            None => Region::default(),
+        };
+        let api_url = pick.text(Setting::ApiUrl, file.genesys.api_url.as_ref())?;
+        let login_url = pick.text(Setting::LoginUrl, file.genesys.login_url.as_ref())?;
+        for url in [&api_url, &login_url].into_iter().flatten() {
+            check_http_url(url)?;
+        }
+        let page_size = pick
+            .number(Setting::PageSize, file.genesys.page_size)?
+            .map(|n| in_range(n, 1, 500, "a page size is 1..=500"))
+            .transpose()?
+            .map_or_else(
+                || Named::new(DEFAULT_PAGE_SIZE, Setting::PageSize.env()),
+                |n| Named::new(n.value as u32, n.name),
+            );
+
+        let ttl = resolve_ttl(&pick)?;
+        let limits = match pick.number(Setting::MaxEntries, file.cache.max_entries)? {
+            Some(n) => Limits {
+                max_entries: in_range(n, 1, MAX_ENTRY_LIMIT, "an entry limit is 1..=100000")?.value
+                    as usize,
+            },
+            None => Limits::DEFAULT,
+        };
+        let stale_if_error = match pick.number(Setting::StaleIfError, file.cache.stale_if_error)? {
+            Some(n) => Duration::from_secs(
+                in_range(
+                    n,
+                    0,
+                    MAX_STALE_IF_ERROR as i64,
+                    "the stale-if-error window is 0..=604800 seconds (0 turns it off)",
+                )?
+                .value as u64,
+            ),
+            None => DEFAULT_STALE_IF_ERROR,
+        };
+        let backend = resolve_backend(&pick)?;
+
+        let audit = AuditSettings {
+            path: pick
+                .text(
+                    Setting::AuditLog,
+                    file.audit
+                        .path
+                        .as_ref()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .as_ref(),
+                )?
+                .map(|path| Named::new(PathBuf::from(path.value), path.name)),
+            hits: match pick.given(Setting::AuditHits) {
+                Some(given) => parse_bool(
+                    &given,
+                    &["true", "on", "yes", "1"],
+                    &["false", "off", "no", "0"],
+                )?,
+                None => file.audit.hits.unwrap_or(false),
+            },
+        };
+
+        let listen = pick
+            .text(Setting::Listen, file.serve.listen.as_ref())?
+            .unwrap_or_else(|| Named::new(DEFAULT_LISTEN.to_owned(), Setting::Listen.env()));
+        let listen = Named::new(
+            SocketAddr::from_str(listen.value.trim()).map_err(|_| {
+                listen.refuse("expected an IP address and a port, such as 127.0.0.1:8080")
+            })?,
+            listen.name,
+        );
+        let admin_token = pick.secret(
+            Setting::AdminToken,
+            Setting::AdminTokenFile,
+            file.serve.admin_token.as_ref(),
+            file.serve.admin_token_file.as_ref(),
+        )?;
+        if let Some(token) = &admin_token {
+            let usable = token
+                .value
+                .expose_secret()
+                .bytes()
+                .all(|b| b.is_ascii_graphic());
+            if !usable {
+                return Err(token.refuse(
+                    "a bearer token is printable ASCII without spaces (it is sent in a header)",
+                ));
+            }
+        }
+        let instance_id = match pick.text(Setting::InstanceId, file.serve.instance_id.as_ref())? {
+            Some(id) => {
+                if id.value.len() > 128 || id.value.chars().any(char::is_control) {
+                    return Err(id.refuse("an instance id is 1..=128 characters, none a control"));
+                }
+                id.value
+            }
+            None => default_instance_id(),
+        };
+        let webhooks = resolve_webhooks(file)?;
+
+        Ok(Config {
+            genesys: GenesysSettings {
+                client_id,
+                client_secret,
+                region,
+                api_url,
+                login_url,
+                page_size,
+            },
+            ttl,
+            limits,
+            stale_if_error,
+            backend,
+            audit,
+            listen,
+            admin_token: admin_token.map(|token| token.value),
+            instance_id,
+            webhooks,
+        })
+    }
+}
+
+/// Looks settings up in the sources, strongest first.
+struct Picker<'a> {
+    inputs: &'a Inputs,
+}
+
+impl Picker<'_> {
+    /// The value given on the command line or in the environment, named as it was given.
+    fn given(&self, setting: Setting) -> Option<Named<&str>> {
+        if let (Some(value), Some(flag)) = (self.inputs.flags.get(setting), setting.flag()) {
+            return Some(Named::new(value, format!("--{flag}")));
+        }
+        self.inputs
+            .env
+            .get(setting)
+            .map(|value| Named::new(value, setting.env()))
+    }
+
+    /// A text setting.
+    fn text(
+        &self,
+        setting: Setting,
+        file: Option<&String>,
+    ) -> Result<Option<Named<String>>, ConfigError> {
+        let found = match self.given(setting) {
+            Some(given) => Some(Named::new(given.value.trim().to_owned(), given.name)),
+            None => file.map(|value| Named::new(value.trim().to_owned(), setting.toml_key())),
+        };
+        match found {
+            Some(value) if value.value.is_empty() => Err(value.refuse("is empty")),
+            found => Ok(found),
+        }
+    }
+
+    /// A whole-number setting.
+    fn number(
+        &self,
+        setting: Setting,
+        file: Option<i64>,
+    ) -> Result<Option<Named<i64>>, ConfigError> {
+        match self.given(setting) {
+            Some(given) => given
+                .value
+                .trim()
+                .parse::<i64>()
+                .map(|n| Some(Named::new(n, given.name.clone())))
+                .map_err(|_| given.refuse(format!("{:?} is not a whole number", given.value))),
+            None => Ok(file.map(|n| Named::new(n, setting.toml_key()))),
+        }
+    }
+
+    /// A secret given inline (environment or file) or as a path to read (flag, environment or
+    /// file).
+    fn secret(
+        &self,
+        inline: Setting,
+        path: Setting,
+        file_inline: Option<&FileSecret>,
+        file_path: Option<&PathBuf>,
+    ) -> Result<Option<Named<SecretString>>, ConfigError> {
+        let flag_path = self.inputs.flags.get(path).map(std::path::Path::new);
+        let env_path = self.inputs.env.get(path).map(std::path::Path::new);
+        let flag_name = format!("--{}", path.flag().unwrap_or_default());
+        first_secret([
+            SecretSource {
+                inline: None,
+                file: flag_path.map(|p| (p, flag_name.into())),
+            },
+            SecretSource {
+                inline: self
+                    .inputs
+                    .env
+                    .get(inline)
+                    .map(|s| (SecretString::from(s.to_owned()), inline.env().into())),
+                file: env_path.map(|p| (p, path.env().into())),
+            },
+            SecretSource {
+                inline: file_inline.map(|s| (s.0.clone(), inline.toml_key().into())),
+                file: file_path.map(|p| (p.as_path(), path.toml_key().into())),
+            },
+        ])
+    }
+}
+
+/// `[ttl] default` and `[ttl.directories]`.
+fn resolve_ttl(pick: &Picker<'_>) -> Result<TtlMatrix, ConfigError> {
+    let ttl_of = |n: Named<i64>| {
+        u64::try_from(n.value)
+            .ok()
+            .and_then(|seconds| Ttl::from_secs(seconds).ok())
+            .ok_or_else(|| {
+                n.refuse(format!(
+                    "{} is outside 30..=3600 seconds (a TTL is 30 s to 1 h)",
+                    n.value
+                ))
+            })
+    };
+    let default = match pick.number(Setting::TtlDefault, pick.inputs.file.ttl.default)? {
+        Some(n) => ttl_of(n)?,
+        None => Ttl::DEFAULT,
+    };
+    let mut matrix = TtlMatrix::new(default);
+    for (id, seconds) in &pick.inputs.file.ttl.directories {
+        let name = format!("ttl.directories.{id}");
+        let directory = DirectoryId::new(id)
+            .map_err(|e| ConfigError::new(format!("ttl.directories.{id:?}"), reason_of(&e)))?;
+        matrix = matrix.with(directory, ttl_of(Named::new(*seconds, name))?);
+    }
+    Ok(matrix)
+}
+
+/// `cache.backend` and the `[redis]` settings.
+fn resolve_backend(pick: &Picker<'_>) -> Result<Named<BackendSettings>, ConfigError> {
+    let file = &pick.inputs.file;
+    let kind = pick
+        .text(Setting::Backend, file.cache.backend.as_ref())?
+        .unwrap_or_else(|| Named::new("memory".to_owned(), Setting::Backend.env()));
+    let prefix = pick
+        .text(Setting::RedisPrefix, file.redis.prefix.as_ref())?
+        .map(|prefix| {
+            if prefix
+                .value
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+            {
+                Err(prefix.refuse("a key prefix has no spaces or control characters"))
+            } else {
+                Ok(prefix.value)
+            }
+        })
+        .transpose()?
+        .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned());
+    let on = ["on", "true", "yes", "1"];
+    let off = ["off", "false", "no", "0"];
+    let l1 = match (pick.given(Setting::L1), &file.redis.l1) {
+        (Some(given), _) => parse_bool(&given, &on, &off)?,
+        (None, Some(Switch::Bool(l1))) => *l1,
+        (None, Some(Switch::Text(text))) => parse_bool(
+            &Named::new(text.as_str(), Setting::L1.toml_key()),
+            &on,
+            &off,
+        )?,
+        (None, None) => true,
+    };
+    let url = match pick.given(Setting::RedisUrl) {
+        Some(given) => Some(Named::new(
+            SecretString::from(given.value.trim().to_owned()),
+            given.name,
+        )),
+        None => file
+            .redis
+            .url
+            .as_ref()
+            .map(|url| Named::new(url.0.clone(), Setting::RedisUrl.toml_key())),
+    };
+    if let Some(url) = &url {
+        check_redis_url(url)?;
+    }
+    let settings = match kind.value.to_ascii_lowercase().as_str() {
+        "memory" => BackendSettings::Memory,
+        "redis" => BackendSettings::Redis {
+            url: url.ok_or_else(|| {
+                ConfigError::new(
+                    Setting::RedisUrl.env(),
+                    format!(
+                        "is required when {} is redis (or redis.url in the config file)",
+                        kind.name
+                    ),
+                )
+            })?,
+            prefix,
+            l1,
+        },
+        other => {
+            return Err(kind.refuse(format!(
+                "unknown backend {other:?}; expected memory or redis"
+            )));
+        }
+    };
+    Ok(Named::new(settings, kind.name))
+}
+
+/// `[[webhooks]]`.
+fn resolve_webhooks(file: &FileConfig) -> Result<Vec<WebhookSettings>, ConfigError> {
+    let mut webhooks = Vec::with_capacity(file.webhooks.len());
+    for (index, hook) in file.webhooks.iter().enumerate() {
+        let name = format!("webhooks[{index}]");
+        let url = hook
+            .url
+            .as_ref()
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty())
+            .ok_or_else(|| ConfigError::new(format!("{name}.url"), "is required"))?;
+        let secret_file_name = format!("{name}.secret_file");
+        let secret = SecretSource {
+            inline: hook
+                .secret
+                .as_ref()
+                .map(|s| (s.0.clone(), format!("{name}.secret").into())),
+            file: hook
+                .secret_file
+                .as_ref()
+                .map(|p| (p.as_path(), secret_file_name.clone().into())),
+        }
+        .resolve()?
+        .ok_or_else(|| {
+            ConfigError::new(
+                format!("{name}.secret"),
+                format!("is required (or {secret_file_name}): every POST is signed with it"),
+            )
+        })?;
+        webhooks.push(WebhookSettings {
+            name,
+            url,
+            secret: secret.value,
+        });
+    }
+    Ok(webhooks)
+}
+
+/// A boolean given as text.
+fn parse_bool(given: &Named<&str>, yes: &[&str], no: &[&str]) -> Result<bool, ConfigError> {
+    let value = given.value.trim().to_ascii_lowercase();
+    if yes.contains(&value.as_str()) {
+        Ok(true)
+    } else if no.contains(&value.as_str()) {
+        Ok(false)
+    } else {
+        Err(given.refuse(format!(
+            "{:?} is neither {} nor {}",
+            given.value, yes[0], no[0]
+        )))
+    }
+}
+
+/// `n` if it is within `min..=max`.
+fn in_range(n: Named<i64>, min: i64, max: i64, rule: &str) -> Result<Named<i64>, ConfigError> {
+    if (min..=max).contains(&n.value) {
+        Ok(n)
+    } else {
+        Err(n.refuse(format!("{} is out of range: {rule}", n.value)))
+    }
+}
+
+/// An http(s) URL. The Genesys client checks the rest (loopback-only `http://`, no
+/// credentials) when it is built, and its refusal is reported under this setting's name.
+fn check_http_url(url: &Named<String>) -> Result<(), ConfigError> {
+    // The URL itself is not quoted: it could carry credentials.
+    match url::Url::parse(&url.value) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(()),
+        Ok(_) => Err(url.refuse("expected an http:// or https:// URL with a host")),
+        Err(e) => Err(url.refuse(format!("not a URL ({e})"))),
+    }
+}
+
+/// A `redis://` or `rediss://` URL (never quoted: it may hold a password).
+fn check_redis_url(url: &Named<SecretString>) -> Result<(), ConfigError> {
+    match url::Url::parse(url.value.expose_secret()) {
+        Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") && parsed.has_host() => Ok(()),
+        Ok(_) => Err(url.refuse("expected a redis:// or rediss:// URL with a host")),
+        Err(e) => Err(url.refuse(format!("not a URL ({e})"))),
+    }
+}
+
+/// The reason part of an error from one of our libraries, without the setting name they put
+/// in front (ours is more precise).
+fn reason_of(error: &(dyn std::error::Error + 'static)) -> String {
+    match error.downcast_ref::<genesys_client::Error>() {
+        Some(genesys_client::Error::Config { reason, .. }) => reason.clone(),
+        _ => match error.downcast_ref::<cache_core::Error>() {
+            Some(cache_core::Error::InvalidDirectoryId { reason, .. }) => {
+                format!("not a directory id: {reason}")
+            }
+            _ => error.to_string(),
+        },
+    }
+}
+
+/// `<hostname>-<pid>`: unique per process, and says where a line of the audit log came from.
+fn default_instance_id() -> String {
+    let host = gethostname::gethostname();
+    let host = host.to_string_lossy();
+    let host = if host.trim().is_empty() {
+        "dircache"
+    } else {
+        host.trim()
+    };
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+//! `dircache serve`: the HTTP sidecar, its router and its lifecycle (listen, serve, drain on
+//! SIGTERM/SIGINT, flush the audit log).
+
+mod access_log;
+mod auth;
+mod error;
+mod routes;
+mod shutdown;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use cache_core::DirectoryCache;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::app::{App, spawn_metrics_upkeep};
+use crate::config::Config;
+use crate::failure::Failure;
+use auth::AdminAuth;
+pub(crate) use shutdown::ShutdownSignal;
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct ServeState {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    cache: DirectoryCache,
+    metrics: PrometheusHandle,
+    admin: AdminAuth,
+    backend: &'static str,
+    instance_id: String,
+}
+
+impl ServeState {
+    /// The state for serving `app`, with mutating requests guarded by `admin_token`.
+    pub(crate) fn new(app: &App, admin_token: Option<SecretString>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                cache: app.cache.clone(),
+                metrics: app.metrics.clone(),
+                admin: AdminAuth::new(admin_token),
+                backend: app.backend_name,
+                instance_id: app.instance_id.clone(),
+            }),
+        }
+    }
+
+    fn cache(&self) -> &DirectoryCache {
+        &self.shared.cache
+    }
+
+    fn metrics(&self) -> &PrometheusHandle {
+        &self.shared.metrics
+    }
+
+    fn admin(&self) -> &AdminAuth {
+        &self.shared.admin
+    }
+
+    fn backend(&self) -> &'static str {
+        self.shared.backend
+    }
+
+    fn instance_id(&self) -> &str {
+        &self.shared.instance_id
+    }
+}
+
+/// Every route of the API, with the request log.
+pub(crate) fn router(state: ServeState) -> Router {
+    Router::new()
+        .route(
+            "/v1/directories/{id}",
+            get(routes::get_directory).delete(routes::invalidate),
+        )
+        .route("/v1/directories/{id}/verify", post(routes::verify))
+        .route("/v1/stats", get(routes::stats))
+        .route("/metrics", get(routes::metrics))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn(access_log::log))
+        .with_state(state)
+}
+
+/// Binds `addr`; failing to is an operation failure (the address is in use, say), not a
+/// configuration error.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Failure> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Failed(format!("cannot read the listening address: {e}")))?;
+    Ok((listener, local))
+}
+
+/// Runs the sidecar until SIGTERM or SIGINT, then drains requests in flight and flushes the
+/// audit log.
+pub(crate) async fn run(config: &Config) -> Result<(), Failure> {
+    let app = App::build(config)?;
+    let signal = ShutdownSignal::install()
+        .map_err(|e| Failure::Failed(format!("cannot listen for signals: {e}")))?;
+    let (listener, addr) = bind(config.listen.value).await?;
+    let upkeep = spawn_metrics_upkeep(app.metrics.clone());
+    if config.admin_token.is_none() {
+        tracing::warn!(
+            "no admin token configured: DELETE and verify requests will be refused with 401"
+        );
+    }
+    let state = ServeState::new(&app, config.admin_token.clone());
+    // Scripts and tests read the port from this line, so it goes to stdout, flushed.
+    println!("dircache listening on http://{addr}");
+    tracing::info!(%addr, backend = app.backend_name, instance_id = %app.instance_id, "serving");
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(signal.received())
+        .await;
+    upkeep.abort();
+    let flushed = app.shutdown().await;
+    served.map_err(|e| Failure::Failed(format!("the server failed: {e}")))?;
+    flushed?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

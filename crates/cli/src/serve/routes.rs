@@ -1,0 +1,197 @@
+//! The handlers of the HTTP API: directories (get, invalidate, verify), stats, metrics and
+//! health.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cache_core::{CachedDirectory, DirectoryId, Outcome};
+use serde_json::json;
+
+use super::ServeState;
+use super::error::ApiError;
+use crate::report::StatsReport;
+
+/// `X-Cache`.
+pub(crate) static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+/// The content type of the Prometheus text format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The directory id of the path, validated before anything else is done with the request.
+fn directory_id(path: Result<Path<String>, PathRejection>) -> Result<DirectoryId, ApiError> {
+    let Path(raw) = path.map_err(|_| ApiError::unreadable_id())?;
+    DirectoryId::new(&raw).map_err(|e| ApiError::from_cache(&e))
+}
+
+/// `GET /v1/directories/{id}`: the cached document, `X-Cache`, `ETag`, and 304 to a matching
+/// `If-None-Match`.
+pub(crate) async fn get_directory(
+    State(state): State<ServeState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let id = match directory_id(path) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    match state.cache().get(&id).await {
+        Ok(lookup) => directory_response(&lookup.directory, lookup.outcome, &headers),
+        Err(e) => ApiError::from_cache(&e).into_response(),
+    }
+}
+
+/// The answer for a directory: the body shared with the cache (no copy, no serialisation).
+fn directory_response(
+    directory: &CachedDirectory,
+    outcome: Outcome,
+    request: &HeaderMap,
+) -> Response {
+    let etag = etag_of(directory);
+    let x_cache = HeaderValue::from_static(outcome.as_str());
+    if none_match(request, &etag) {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (X_CACHE.clone(), x_cache)],
+        )
+            .into_response();
+    }
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (X_CACHE.clone(), x_cache),
+            (header::ETAG, etag),
+        ],
+        Body::from(directory.body().clone()),
+    )
+        .into_response()
+}
+
+/// `W/"<fingerprint>"`: weak, because the document also carries times that change when the
+/// copy is revalidated while the entries stay the same.
+fn etag_of(directory: &CachedDirectory) -> HeaderValue {
+    let tag = format!("W/\"{}\"", directory.fingerprint().as_str());
+    HeaderValue::try_from(tag).expect("a fingerprint is sha256: and hex digits")
+}
+
+/// Whether `If-None-Match` lists `etag` (weak comparison, as RFC 9110 asks for it) or `*`.
+fn none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let opaque = |tag: &str| {
+        let tag = tag.trim();
+        tag.strip_prefix("W/").unwrap_or(tag).to_owned()
+    };
+    let ours = opaque(etag.to_str().unwrap_or_default());
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|tag| tag.trim() == "*" || opaque(tag) == ours)
+}
+
+/// `DELETE /v1/directories/{id}`: 204 whether or not it was cached.
+pub(crate) async fn invalidate(
+    State(state): State<ServeState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let id = directory_id(path)?;
+    state.admin().check(&headers)?;
+    state
+        .cache()
+        .invalidate(&id)
+        .await
+        .map_err(|e| ApiError::from_cache(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/directories/{id}/verify`: the verification report.
+pub(crate) async fn verify(
+    State(state): State<ServeState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = directory_id(path)?;
+    state.admin().check(&headers)?;
+    let report = state
+        .cache()
+        .verify(&id)
+        .await
+        .map_err(|e| ApiError::from_cache(&e))?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /v1/stats`.
+pub(crate) async fn stats(State(state): State<ServeState>) -> Json<StatsReport> {
+    let stats = state.cache().stats().await;
+    Json(StatsReport::new(
+        stats,
+        state.backend(),
+        state.instance_id(),
+    ))
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub(crate) async fn metrics(State(state): State<ServeState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROMETHEUS_TEXT),
+        )],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: the process answers.
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the backend answers a ping.
+pub(crate) async fn readyz(State(state): State<ServeState>) -> Response {
+    match state.cache().ping().await {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(e) => ApiError::not_ready(&e).into_response(),
+    }
+}
+
+/// Any path the API does not have.
+pub(crate) async fn no_route() -> ApiError {
+    ApiError::no_route()
+}
+
+/// A known path asked with a method it does not take.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(if_none_match: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in if_none_match {
+            headers.append(header::IF_NONE_MATCH, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_lists() {
+        let etag = HeaderValue::from_static("W/\"sha256:ab\"");
+        assert!(none_match(&request(&["W/\"sha256:ab\""]), &etag));
+        assert!(none_match(&request(&["\"sha256:ab\""]), &etag));
+        assert!(none_match(&request(&["\"x\", W/\"sha256:ab\""]), &etag));
+        assert!(none_match(&request(&["\"x\"", "W/\"sha256:ab\""]), &etag));
+        assert!(none_match(&request(&["*"]), &etag));
+        assert!(!none_match(&request(&["W/\"sha256:abc\""]), &etag));
+        assert!(!none_match(&request(&[]), &etag));
+    }
+}

@@ -1,0 +1,355 @@
+//! Router-level tests: the API served on 127.0.0.1 in front of genesys-mock.
+
+use std::net::SocketAddr;
+
+use genesys_mock::{Fault, GenesysMock, MockDirectory, RetryAfter, Target};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::*;
+use crate::config::{Inputs, Layer, Setting, Upstream};
+
+const TOKEN: &str = "adm1n-t0ken";
+
+struct Harness {
+    mock: GenesysMock,
+    addr: SocketAddr,
+    http: reqwest::Client,
+    _app: App,
+}
+
+impl Harness {
+    async fn start(admin_token: Option<&str>) -> Harness {
+        let mock = GenesysMock::start().unwrap();
+        let (api, login) = (mock.api_url(), mock.login_url());
+        let mut env = Layer::of([
+            (Setting::ClientId, mock.client_id()),
+            (Setting::ClientSecret, mock.client_secret()),
+            (Setting::ApiUrl, api.as_str()),
+            (Setting::LoginUrl, login.as_str()),
+            (Setting::MaxEntries, "50"),
+            (Setting::InstanceId, "router-test"),
+        ]);
+        if let Some(token) = admin_token {
+            env.set(Setting::AdminToken, token.to_owned());
+        }
+        let config = Config::resolve(
+            &Inputs {
+                env,
+                ..Inputs::default()
+            },
+            Upstream::Required,
+        )
+        .unwrap();
+        let app = App::build(&config).unwrap();
+        let state = ServeState::new(&app, config.admin_token.clone());
+        let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        tokio::spawn(axum::serve(listener, router(state)).into_future());
+        Harness {
+            mock,
+            addr,
+            http: reqwest::Client::new(),
+            _app: app,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Sends `method path` as written, byte for byte: an HTTP client library would normalise
+    /// `..` away before sending.
+    async fn raw(&self, method: &str, path: &str) -> (u16, Value) {
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        let status = answer[9..12].parse().unwrap();
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+}
+
+async fn json(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_miss_then_a_hit_with_its_etag_then_304() {
+    let h = Harness::start(None).await;
+    h.mock
+        .put_directory("internal_agents", MockDirectory::generated(30, 3));
+
+    let first = h.get("/v1/directories/internal_agents").await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-cache"], "MISS");
+    assert_eq!(first.headers()["content-type"], "application/json");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with("W/\"sha256:") && etag.ends_with('"'),
+        "{etag}"
+    );
+    let body = json(first).await;
+    assert_eq!(body["directory_id"], "internal_agents");
+    assert_eq!(body["entry_count"], 30);
+    assert_eq!(body["entries"].as_array().unwrap().len(), 30);
+    assert_eq!(body["invalidation_directive"], "fresh");
+    assert_eq!(
+        format!("W/\"{}\"", body["fingerprint"].as_str().unwrap()),
+        etag
+    );
+
+    let second = h.get("/v1/directories/internal_agents").await;
+    assert_eq!(second.headers()["x-cache"], "HIT");
+    assert_eq!(second.headers()["etag"], etag.as_str());
+    assert_eq!(json(second).await, body);
+
+    let conditional = h
+        .http
+        .get(h.url("/v1/directories/internal_agents"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conditional.status(), 304);
+    assert_eq!(conditional.headers()["etag"], etag.as_str());
+    assert!(conditional.bytes().await.unwrap().is_empty());
+    assert_eq!(h.mock.stats().requests_for("internal_agents"), 1);
+
+    let stats = json(h.get("/v1/stats").await).await;
+    assert_eq!(
+        (stats["hits"].as_u64(), stats["misses"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(stats["cache_size"], 1);
+    assert_eq!(stats["backend"], "memory");
+    assert_eq!(stats["instance_id"], "router-test");
+    for key in [
+        "stale",
+        "errors",
+        "hit_ratio",
+        "avg_latency_ms",
+        "p99_latency_ms",
+    ] {
+        assert!(stats[key].is_number(), "{key}: {stats}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_ids_are_400_without_any_upstream_request() {
+    let h = Harness::start(Some(TOKEN)).await;
+    let long = "x".repeat(300);
+    for path in [
+        "/v1/directories/..".to_owned(),
+        "/v1/directories/.".to_owned(),
+        "/v1/directories/a%20b".to_owned(),
+        "/v1/directories/a%2Fb".to_owned(),
+        "/v1/directories/%FF".to_owned(),
+        format!("/v1/directories/{long}"),
+    ] {
+        let (status, body) = h.raw("GET", &path).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(body["error"]["code"], "invalid_directory_id", "{path}");
+    }
+    let (status, _) = h.raw("DELETE", "/v1/directories/..").await;
+    assert_eq!(status, 400, "the id is checked before the token");
+    let stats = h.mock.stats();
+    assert_eq!((stats.token_requests, stats.directory_requests), (0, 0));
+}
+
+#[tokio::test]
+async fn upstream_refusals_map_to_their_statuses() {
+    let h = Harness::start(None).await;
+    h.mock
+        .put_directory("secret", MockDirectory::generated(3, 1));
+    h.mock
+        .put_directory("huge", MockDirectory::generated(60, 1));
+    h.mock.put_directory("busy", MockDirectory::generated(3, 1));
+    h.mock
+        .put_directory("broken", MockDirectory::generated(3, 1));
+    h.mock
+        .inject(Target::Directory("secret".into()), Fault::Forbidden, 1);
+    h.mock.inject(
+        Target::Directory("busy".into()),
+        Fault::RateLimited {
+            retry_after: RetryAfter::Seconds(120),
+        },
+        1,
+    );
+    h.mock
+        .inject(Target::Directory("broken".into()), Fault::Status(500), 1);
+
+    let forbidden = h.get("/v1/directories/secret").await;
+    assert_eq!(forbidden.status(), 403);
+    let body = json(forbidden).await;
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert!(body["error"]["correlation_id"].is_string(), "{body}");
+
+    let missing = json(h.get("/v1/directories/nowhere").await).await;
+    assert_eq!(missing["error"]["code"], "not_found");
+
+    let huge = h.get("/v1/directories/huge").await;
+    assert_eq!(huge.status(), 422);
+    assert_eq!(json(huge).await["error"]["code"], "too_many_entries");
+
+    let busy = h.get("/v1/directories/busy").await;
+    assert_eq!(busy.status(), 429);
+    assert_eq!(busy.headers()["retry-after"], "120");
+    assert_eq!(json(busy).await["error"]["code"], "rate_limited");
+
+    let broken = h.get("/v1/directories/broken").await;
+    assert_eq!(broken.status(), 502);
+    let body = json(broken).await;
+    assert_eq!(body["error"]["code"], "upstream_error");
+    assert!(body["error"]["correlation_id"].is_string(), "{body}");
+
+    let stats = json(h.get("/v1/stats").await).await;
+    assert_eq!(stats["errors"], 5);
+    assert_eq!(stats["cache_size"], 0, "nothing refused was cached");
+}
+
+#[tokio::test]
+async fn mutating_requests_need_the_admin_token() {
+    let h = Harness::start(Some(TOKEN)).await;
+    h.mock
+        .put_directory("vendors", MockDirectory::generated(5, 2).validators(true));
+    let url = h.url("/v1/directories/vendors");
+
+    let anonymous = h.http.delete(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_eq!(json(anonymous).await["error"]["code"], "unauthorized");
+    let wrong = h
+        .http
+        .delete(&url)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let verify_url = format!("{url}/verify");
+    let wrong = h
+        .http
+        .post(&verify_url)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(h.mock.stats().directory_requests, 0);
+
+    let filled = h
+        .http
+        .post(&verify_url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filled.status(), 200);
+    let report = json(filled).await;
+    assert_eq!(report["result"], "filled");
+    assert_eq!(report["directory_id"], "vendors");
+    assert_eq!(report["entry_count"], 5);
+    assert!(report["previous_fingerprint"].is_null());
+
+    h.mock.update_directory("vendors", |entries| {
+        entries[0]["name"] = "Renamed upstream".into();
+    });
+    let changed = json(
+        h.http
+            .post(&verify_url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (changed["changed"].as_bool(), changed["result"].as_str()),
+        (Some(true), Some("changed"))
+    );
+    assert_eq!(changed["method"], "conditional");
+    assert_eq!(changed["previous_fingerprint"], report["fingerprint"]);
+    let unchanged = json(
+        h.http
+            .post(&verify_url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(unchanged["result"], "unchanged");
+
+    for _ in 0..2 {
+        let deleted = h.http.delete(&url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(deleted.status(), 204, "whether or not it was cached");
+    }
+    assert_eq!(
+        h.get("/v1/directories/vendors").await.headers()["x-cache"],
+        "MISS"
+    );
+}
+
+#[tokio::test]
+async fn without_an_admin_token_mutating_requests_are_refused() {
+    let h = Harness::start(None).await;
+    let url = h.url("/v1/directories/vendors");
+    let refused = h.http.delete(&url).bearer_auth("").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let refused = h
+        .http
+        .post(format!("{url}/verify"))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn health_metrics_and_unknown_routes() {
+    let h = Harness::start(None).await;
+    h.mock.put_directory("d", MockDirectory::generated(2, 1));
+    assert_eq!(json(h.get("/healthz").await).await["status"], "ok");
+    assert_eq!(json(h.get("/readyz").await).await["status"], "ready");
+
+    let unknown = h.get("/v2/anything").await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(json(unknown).await["error"]["code"], "no_route");
+    let wrong_method = h.http.put(h.url("/v1/stats")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+
+    assert_eq!(h.get("/v1/directories/d").await.status(), 200);
+    let metrics = h.get("/metrics").await;
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = metrics.text().await.unwrap();
+    for line in [
+        "# HELP dircache_requests_total ",
+        "# TYPE dircache_requests_total counter",
+        "# TYPE dircache_request_duration_seconds histogram",
+        "# HELP dircache_upstream_requests_total ",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    let every_metric_has_help = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .all(|l| {
+            let name = l.split(' ').next().unwrap();
+            text.contains(&format!("# HELP {name} ")) && name.starts_with("dircache_")
+        });
+    assert!(every_metric_has_help, "{text}");
+}
