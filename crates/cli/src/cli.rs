@@ -214,12 +214,17 @@ impl Cli {
                 _ => {}
             }
         }
-        // Secrets and the Redis URL have no flag, so clap does not read them.
-        for setting in [
+        // Secrets and the Redis URL have no flag, so clap does not read them; nor does it read
+        // DIRCACHE_LISTEN for other commands than serve, where it is still checked.
+        let mut unread = vec![
             Setting::ClientSecret,
             Setting::AdminToken,
             Setting::RedisUrl,
-        ] {
+        ];
+        if serve_matches.is_none() {
+            unread.push(Setting::Listen);
+        }
+        for setting in unread {
             match std::env::var(setting.env()) {
                 Ok(value) => env.set(setting, value),
                 Err(std::env::VarError::NotPresent) => {}

@@ -47,23 +47,22 @@ fn run(parsed: &Parsed) -> Result<(), Failure> {
         _ => "warn",
     };
     init_tracing(default_level)?;
-    let config = match command {
-        // The demo brings its own fake Genesys and ignores the configuration.
-        Command::Demo => None,
-        _ => Some(load_config(parsed)?),
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Failed(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(async {
-        match (command, &config) {
-            (Command::Demo, _) => demo::run().await,
-            (Command::Serve { .. }, Some(config)) => serve::run(config).await,
-            (command, Some(config)) => commands::run(command, config).await,
-            (_, None) => unreachable!("every command but demo loads the configuration"),
+    let result = match command {
+        // The demo brings its own fake Genesys and ignores the configuration.
+        Command::Demo => runtime.block_on(demo::run()),
+        Command::Serve { .. } => {
+            let config = load_config(parsed)?;
+            runtime.block_on(serve::run(&config))
         }
-    });
+        one_shot => {
+            let config = load_config(parsed)?;
+            runtime.block_on(commands::run(one_shot, &config))
+        }
+    };
     // Background work (refresh-ahead, webhook retries) is abandoned rather than waited for.
     runtime.shutdown_timeout(Duration::from_secs(1));
     result

@@ -13,39 +13,58 @@ use std::time::SystemTime;
 use cache_core::DirectoryId;
 
 use crate::app::App;
-use crate::cli::Command;
+use crate::cli::{Command, GetOutput, ReportOutput};
 use crate::config::Config;
 use crate::failure::{Failure, one_line};
+
+/// A one-shot command with its directory ids checked.
+enum Task {
+    Get(DirectoryId, GetOutput),
+    Warm(Vec<DirectoryId>),
+    Invalidate(DirectoryId),
+    Verify(DirectoryId, ReportOutput),
+    Stats(ReportOutput),
+}
+
+impl Task {
+    /// The task of `command`; a bad directory id is a usage error, found before any work.
+    fn of(command: &Command) -> Result<Task, Failure> {
+        Ok(match command {
+            Command::Get { id, output } => Task::Get(directory_id(id)?, *output),
+            Command::Warm { ids } => {
+                let mut valid = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let id = directory_id(id)?;
+                    // Asked twice, warmed once.
+                    if !valid.contains(&id) {
+                        valid.push(id);
+                    }
+                }
+                Task::Warm(valid)
+            }
+            Command::Invalidate { id } => Task::Invalidate(directory_id(id)?),
+            Command::Verify { id, output } => Task::Verify(directory_id(id)?, *output),
+            Command::Stats { output } => Task::Stats(*output),
+            Command::Serve { .. } | Command::Demo => {
+                return Err(Failure::Usage(
+                    "serve and demo are not one-shot commands".to_owned(),
+                ));
+            }
+        })
+    }
+}
 
 /// Runs a one-shot `command`: its directory ids are checked first, then the cache is built,
 /// the command runs, and the audit log is flushed whatever the outcome.
 pub(crate) async fn run(command: &Command, config: &Config) -> Result<(), Failure> {
-    let ids: Vec<DirectoryId> = match command {
-        Command::Get { id, .. } | Command::Invalidate { id } | Command::Verify { id, .. } => {
-            vec![directory_id(id)?]
-        }
-        Command::Warm { ids } => {
-            let mut valid = Vec::with_capacity(ids.len());
-            for id in ids {
-                let id = directory_id(id)?;
-                if !valid.contains(&id) {
-                    valid.push(id);
-                }
-            }
-            valid
-        }
-        _ => Vec::new(),
-    };
+    let task = Task::of(command)?;
     let app = App::build(config)?;
-    let result = match command {
-        Command::Get { output, .. } => get::run(&app, &ids[0], *output).await,
-        Command::Warm { .. } => warm::run(&app, ids).await,
-        Command::Invalidate { .. } => invalidate::run(&app, &ids[0]).await,
-        Command::Verify { output, .. } => verify::run(&app, &ids[0], *output).await,
-        Command::Stats { output } => stats::run(&app, *output).await,
-        Command::Serve { .. } | Command::Demo => {
-            unreachable!("serve and demo are not one-shot commands")
-        }
+    let result = match task {
+        Task::Get(id, output) => get::run(&app, &id, output).await,
+        Task::Warm(ids) => warm::run(&app, ids).await,
+        Task::Invalidate(id) => invalidate::run(&app, &id).await,
+        Task::Verify(id, output) => verify::run(&app, &id, output).await,
+        Task::Stats(output) => stats::run(&app, output).await,
     };
     let flushed = app.shutdown().await;
     result.and(flushed)
