@@ -28,6 +28,13 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
     /// An undecodable stored value is `Err(Error::Corrupt)`; the pipeline treats it as a miss.
     async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error>;
 
+    /// The copy of `id` this backend holds in process, if any, at once: no I/O, no waiting.
+    ///
+    /// This is the hit path. A backend that keeps copies in process (the memory backend, an
+    /// L1 in front of a shared store) answers from them; a backend that keeps nothing in
+    /// process returns `None`, and the pipeline goes on to [`CacheBackend::get`].
+    fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>>;
+
     /// Stores `directory` atomically, unless the backend holds a copy of the same directory
     /// that upstream confirmed later (`checked_at`): a write never replaces a newer snapshot
     /// with an older one.
@@ -77,6 +84,10 @@ impl<T: CacheBackend + ?Sized> CacheBackendExt for T {}
 impl<T: CacheBackend + ?Sized> CacheBackend for Arc<T> {
     async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
         (**self).get(id).await
+    }
+
+    fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+        (**self).peek(id)
     }
 
     async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {

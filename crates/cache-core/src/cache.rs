@@ -1,7 +1,7 @@
 //! `DirectoryCache`: the pipeline that answers directory requests from the cache or upstream.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use audit::{AuditEventKind, Auditor};
 use futures::{FutureExt, Stream, StreamExt};
@@ -91,8 +91,9 @@ impl DirectoryCache {
     /// The cached copy of `id`: fresh from the cache (`Hit`), fetched from upstream (`Miss`),
     /// or expired but served because upstream is failing (`Stale`).
     pub async fn get(&self, id: &DirectoryId) -> Result<Lookup, Error> {
-        let started = Instant::now();
-        let result = self.lookup(id).await;
+        // One clock read serves both the latency and the freshness check.
+        let started = tokio::time::Instant::now();
+        let result = self.lookup(id, started).await;
         let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
         let elapsed = started.elapsed();
         self.inner.stats.record(outcome, elapsed);
@@ -100,10 +101,22 @@ impl DirectoryCache {
         result
     }
 
-    async fn lookup(&self, id: &DirectoryId) -> Result<Lookup, Error> {
+    async fn lookup(
+        &self,
+        id: &DirectoryId,
+        started: tokio::time::Instant,
+    ) -> Result<Lookup, Error> {
         let inner = &*self.inner;
         let refresher = &*inner.refresher;
-        let cached = match refresher.backend.get(id).await {
+        let backend: &dyn CacheBackend = &*refresher.backend;
+        let now = refresher.clock.at(started);
+        // The hit path: an in-process copy, no I/O, no future to allocate.
+        if let Some(directory) = backend.peek(id)
+            && directory.is_fresh_at(now)
+        {
+            return Ok(self.hit(directory, now));
+        }
+        let cached = match backend.get(id).await {
             Ok(cached) => cached,
             Err(e) => {
                 // An unreadable or unreachable copy is a miss, never a failed request.
@@ -113,14 +126,7 @@ impl DirectoryCache {
         };
         let now = refresher.clock.now();
         if let Some(directory) = cached.as_ref().filter(|d| d.is_fresh_at(now)) {
-            self.refresh_ahead_if_due(directory, now);
-            if refresher.auditor.hits_enabled() {
-                refresher.auditor.hit(id.as_str(), Value::Null);
-            }
-            return Ok(Lookup {
-                directory: Arc::clone(directory),
-                outcome: Outcome::Hit,
-            });
+            return Ok(self.hit(Arc::clone(directory), now));
         }
         let stale = cached
             .clone()
@@ -156,6 +162,18 @@ impl DirectoryCache {
                 })
             }
             Err(e) => Err(e),
+        }
+    }
+
+    fn hit(&self, directory: Arc<CachedDirectory>, now: SystemTime) -> Lookup {
+        self.refresh_ahead_if_due(&directory, now);
+        let auditor = &self.inner.refresher.auditor;
+        if auditor.hits_enabled() {
+            auditor.hit(directory.directory_id().as_str(), Value::Null);
+        }
+        Lookup {
+            directory,
+            outcome: Outcome::Hit,
         }
     }
 

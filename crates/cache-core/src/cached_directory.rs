@@ -114,10 +114,6 @@ impl CachedDirectory {
                 limit: limits.max_entries,
             });
         }
-        let entries_json = serde_json::to_vec(&snapshot.entries).map_err(|e| Error::Encode {
-            directory_id: directory_id.clone(),
-            reason: e.to_string(),
-        })?;
         let meta = DirectoryMeta {
             directory_id,
             ttl_seconds: ttl.as_secs(),
@@ -129,7 +125,9 @@ impl CachedDirectory {
             invalidation_directive: directive,
             entry_count,
         };
-        Self::from_parts(meta, &entries_json)
+        // The client wrote the entries as canonical JSON once, for the fingerprint: those
+        // bytes are what is stored and served.
+        Self::from_parts(meta, &snapshot.entries_json)
     }
 
     /// Rebuilds a cached copy from its metadata and the JSON array of its entries (what a

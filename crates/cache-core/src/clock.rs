@@ -26,7 +26,12 @@ impl Clock {
 
     /// The current time.
     pub fn now(&self) -> SystemTime {
-        self.wall + self.monotonic.elapsed()
+        self.at(Instant::now())
+    }
+
+    /// The time at `instant` (of tokio's clock), for a caller that already read the clock.
+    pub fn at(&self, instant: Instant) -> SystemTime {
+        self.wall + instant.saturating_duration_since(self.monotonic)
     }
 
     /// How long ago `then` was (zero if it is in the future).

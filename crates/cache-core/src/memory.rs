@@ -2,7 +2,6 @@
 //! per-entry expiry.
 
 use std::fmt;
-use std::future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,10 +10,10 @@ use async_trait::async_trait;
 use audit::{AuditEventKind, Auditor};
 use metrics::{Counter, Gauge};
 use moka::Expiry;
-use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 use serde_json::json;
 
 use crate::{
@@ -101,8 +100,8 @@ impl MemoryBackend {
 
     /// Runs the cache's pending housekeeping now (evictions, expiry, counts), so that the
     /// counts and metrics are exact afterwards.
-    pub async fn run_pending_tasks(&self) {
-        self.cache.run_pending_tasks().await;
+    pub fn run_pending_tasks(&self) {
+        self.cache.run_pending_tasks();
     }
 }
 
@@ -121,7 +120,11 @@ impl fmt::Debug for MemoryBackend {
 #[async_trait]
 impl CacheBackend for MemoryBackend {
     async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
-        Ok(self.cache.get(id).await)
+        Ok(self.cache.get(id))
+    }
+
+    fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+        self.cache.get(id)
     }
 
     async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
@@ -131,14 +134,10 @@ impl CacheBackend for MemoryBackend {
         let result = self
             .cache
             .entry(directory.directory_id().clone())
-            .and_compute_with(move |stored| {
-                let op = match stored {
-                    Some(stored) if stored.value().checked_at() > candidate.checked_at() => Op::Nop,
-                    _ => Op::Put(candidate),
-                };
-                future::ready(op)
-            })
-            .await;
+            .and_compute_with(move |stored| match stored {
+                Some(stored) if stored.value().checked_at() > candidate.checked_at() => Op::Nop,
+                _ => Op::Put(candidate),
+            });
         match result {
             CompResult::Inserted(_) | CompResult::ReplacedWith(_) => {
                 self.ledger.stored(&directory);
@@ -157,7 +156,7 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn remove(&self, id: &DirectoryId) -> Result<bool, Error> {
-        Ok(self.cache.remove(id).await.is_some())
+        Ok(self.cache.remove(id).is_some())
     }
 
     async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
@@ -504,7 +503,7 @@ mod tests {
             written.push(directory.clone());
             assert_eq!(backend.put(directory).await.unwrap(), PutOutcome::Written);
         }
-        backend.run_pending_tasks().await;
+        backend.run_pending_tasks();
 
         assert!(
             backend.weighted_size() <= max_bytes,
@@ -559,7 +558,7 @@ mod tests {
             let directory = sample_directory(&format!("small-{i:02}"), 1, now_millis());
             backend.put(directory).await.unwrap();
         }
-        backend.run_pending_tasks().await;
+        backend.run_pending_tasks();
 
         assert_eq!(backend.entry_count(), 5);
         assert_eq!(backend.list().await.unwrap().len(), 5);
@@ -581,7 +580,7 @@ mod tests {
         let backend = MemoryBackend::builder().max_entries(0).build();
         let directory = sample_directory("nothing", 1, now_millis());
         backend.put(directory.clone()).await.unwrap();
-        backend.run_pending_tasks().await;
+        backend.run_pending_tasks();
         assert!(
             backend
                 .get(directory.directory_id())
@@ -628,7 +627,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        backend.run_pending_tasks().await;
+        backend.run_pending_tasks();
         assert_eq!(backend.entry_count(), 0);
         assert!(backend.list().await.unwrap().is_empty());
         assert_eq!(backend.cached_bytes(), 0);
@@ -662,7 +661,7 @@ mod tests {
         }
         assert_eq!(backend.put(b_older).await.unwrap(), PutOutcome::KeptNewer);
         assert!(backend.remove(c.directory_id()).await.unwrap());
-        backend.run_pending_tasks().await;
+        backend.run_pending_tasks();
 
         let expected_bytes = (a.size_bytes() + b_newer.size_bytes()) as u64;
         assert_eq!(backend.entry_count(), 2);

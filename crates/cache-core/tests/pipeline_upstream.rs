@@ -321,6 +321,10 @@ impl CacheBackend for CorruptOnce {
         }
         self.inner.get(id).await
     }
+    fn peek(&self, _id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+        // Every read goes through `get`, where the corruption is.
+        None
+    }
     async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
         self.inner.put(directory).await
     }

@@ -11,7 +11,7 @@ use crate::client::{GenesysClient, PageRequest, PageResponse};
 use crate::config::{join_path, validate_page_size};
 use crate::page::{Listing, with_page_number};
 use crate::retry::with_retries;
-use crate::{Entry, Error, Fingerprint, metrics};
+use crate::{Entry, Error, Fingerprint, canonical_json, metrics};
 
 /// Options for one [`GenesysClient::fetch_directory`] call.
 #[derive(Clone, Debug, Default)]
@@ -82,6 +82,9 @@ pub struct DirectorySnapshot {
     pub etag: Option<String>,
     /// Page 1's `Last-Modified`, when upstream sent one.
     pub last_modified: Option<String>,
+    /// `entries` as canonical JSON ([`crate::canonical_json`]): what the fingerprint hashes,
+    /// written once so that a cache can store these bytes rather than serialise again.
+    pub entries_json: Vec<u8>,
     /// The content fingerprint of `entries`.
     pub fingerprint: Fingerprint,
     /// How many pages were read.
@@ -94,8 +97,10 @@ impl DirectorySnapshot {
     /// A snapshot of `entries` that did not come from upstream (no validators, no pages), for
     /// other sources of directories and for tests.
     pub fn new(entries: Vec<Entry>) -> Self {
+        let entries_json = canonical_json(&entries);
         Self {
-            fingerprint: Fingerprint::of(&entries),
+            fingerprint: Fingerprint::of_canonical_json(&entries_json),
+            entries_json,
             entries,
             etag: None,
             last_modified: None,
@@ -321,8 +326,10 @@ impl GenesysClient {
             upstream_bytes,
             "directory read"
         );
+        let entries_json = canonical_json(&entries);
         Ok(Read::Done(FetchOutcome::Modified(DirectorySnapshot {
-            fingerprint: Fingerprint::of(&entries),
+            fingerprint: Fingerprint::of_canonical_json(&entries_json),
+            entries_json,
             entries,
             etag: head.etag,
             last_modified: head.last_modified,

@@ -27,7 +27,7 @@ pub use config::GenesysClientBuilder;
 pub use entry::Entry;
 pub use error::{ApiErrorBody, Error};
 pub use fetch::{DirectorySnapshot, FetchOptions, FetchOutcome};
-pub use fingerprint::Fingerprint;
+pub use fingerprint::{Fingerprint, canonical_json};
 pub use region::Region;
 pub use retry::RetryPolicy;
 /// The secret type of [`GenesysClientBuilder::client_secret`], re-exported for convenience.
