@@ -108,7 +108,7 @@ pub(crate) struct SettingArgs {
         value_name = "FILE"
     )]
     admin_token_file: Option<String>,
-    /// This instance's name in the audit log [default: <hostname>-<pid>].
+    /// This instance's name in the audit log [default: HOSTNAME-PID].
     #[arg(long, env = "DIRCACHE_INSTANCE_ID", global = true, value_name = "ID")]
     instance_id: Option<String>,
 }
