@@ -64,7 +64,7 @@ pub(crate) struct Inner {
 
 impl RedisBackend {
     /// A builder for the Redis server at `url`: `redis://[user:password@]host[:port][/db]`,
-    /// or `rediss://…` for TLS (append `#insecure` to skip certificate verification).
+    /// or `rediss://…` for TLS (the certificate is verified against the system's roots).
     pub fn builder(url: &str) -> RedisBackendBuilder {
         RedisBackendBuilder::new(vec![url.to_owned()], false)
     }
@@ -229,6 +229,11 @@ impl CacheBackend for RedisBackend {
             None => Ok(None),
             Some(bytes) => Ok(Some(Arc::new(codec::decode(id, &bytes)?))),
         }
+    }
+
+    /// Nothing is kept in process: every copy is read from Redis.
+    fn peek(&self, _id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+        None
     }
 
     async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {

@@ -243,10 +243,10 @@ fn password_of(url: &str) -> Option<String> {
 fn scrub(mut text: String, passwords: &[String]) -> String {
     for password in passwords.iter().filter(|p| !p.is_empty()) {
         text = text.replace(password.as_str(), "***");
-        if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
-            if !decoded.is_empty() {
-                text = text.replace(&*decoded, "***");
-            }
+        if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8()
+            && !decoded.is_empty()
+        {
+            text = text.replace(&*decoded, "***");
         }
     }
     text

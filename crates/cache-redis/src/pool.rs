@@ -177,16 +177,22 @@ impl Pool {
         Self::Cluster { pool, failures }
     }
 
-    /// Opens one connection and adds it to the pool, so that a bad URL or refused
-    /// credentials show at once.
+    /// Opens one connection, PINGs on it (a server that wants a password it was not given
+    /// only says so on the first command), and adds it to the pool, so that a bad URL or
+    /// refused credentials show at once.
     pub(crate) async fn connect_one(&self) -> Result<(), RedisError> {
+        let ping = redis::cmd("PING");
         // A full pool (impossible this early) just drops the extra connection.
         match self {
             Self::Standalone { pool, .. } => {
-                let _ = pool.add(pool.dedicated_connection().await?);
+                let mut conn = pool.dedicated_connection().await?;
+                ping.query_async::<String>(&mut conn).await?;
+                let _ = pool.add(conn);
             }
             Self::Cluster { pool, .. } => {
-                let _ = pool.add(pool.dedicated_connection().await?);
+                let mut conn = pool.dedicated_connection().await?;
+                ping.query_async::<String>(&mut conn).await?;
+                let _ = pool.add(conn);
             }
         }
         Ok(())
@@ -202,10 +208,10 @@ impl Pool {
             Self::Standalone { pool, failures } => (failures, pool.state().connections),
             Self::Cluster { pool, failures } => (failures, pool.state().connections),
         };
-        if connections == 0 {
-            if let Some(reason) = failures.recent() {
-                return Err(RedisBackendError::Unreachable { operation, reason });
-            }
+        if connections == 0
+            && let Some(reason) = failures.recent()
+        {
+            return Err(RedisBackendError::Unreachable { operation, reason });
         }
         let conn = match self {
             Self::Standalone { pool, .. } => pool.get().await.map(Conn::Standalone),

@@ -173,6 +173,11 @@ impl CacheBackend for TieredBackend {
         }
     }
 
+    /// The L1 copy, fresh or not; the pipeline calls `get` when it is not fresh.
+    fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+        self.inner.l1.peek(id)
+    }
+
     async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
         let inner = &*self.inner;
         match inner.l2.put(Arc::clone(&directory)).await {

@@ -1,0 +1,152 @@
+//! The refresh lock on a real Redis: exclusive, token-checked, released with a notice, and
+//! freed by its lease when the holder dies.
+
+mod support;
+
+use std::time::Duration;
+
+use cache_core::{LockToken, RefreshLock};
+use cache_redis::testing::RedisServer;
+use support::{id, redis_backend};
+use tokio::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_expires_when_its_holder_dies() {
+    let server = RedisServer::start().expect("redis-server starts");
+    let holder = redis_backend(&server.url()).await;
+    let other = redis_backend(&server.url()).await;
+    let dir = id("vendors");
+
+    let lease = Duration::from_millis(400);
+    let token = holder.try_acquire(&dir, lease).await.unwrap();
+    assert!(token.is_some(), "a free lock is acquired");
+    // The holder "dies": it never releases nor extends.
+    drop(holder);
+    assert!(other.try_acquire(&dir, lease).await.unwrap().is_none());
+
+    // A waiter is let go by the lease expiring, long before its own timeout.
+    let started = Instant::now();
+    other
+        .wait_released(&dir, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "waited {waited:?} for a dead holder's lease"
+    );
+
+    assert!(
+        other.try_acquire(&dir, lease).await.unwrap().is_some(),
+        "after the lease another instance acquires the lock"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_token_holder_extends_or_releases() {
+    let server = RedisServer::start().expect("redis-server starts");
+    let backend = redis_backend(&server.url()).await;
+    let dir = id("vendors");
+    let lease = Duration::from_secs(2);
+    let token = backend.try_acquire(&dir, lease).await.unwrap().unwrap();
+    let stranger = LockToken::new("not-the-token");
+
+    assert!(!backend.extend(&dir, &stranger, lease).await.unwrap());
+    backend.release(&dir, &stranger).await.unwrap();
+    assert!(
+        backend.try_acquire(&dir, lease).await.unwrap().is_none(),
+        "a release with another token leaves the lock held"
+    );
+
+    assert!(
+        backend
+            .extend(&dir, &token, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    let ttl: i64 = server
+        .cli(&["PTTL", &backend.lock_key(&dir)])
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        ttl > 50_000,
+        "the lease was extended to 60 s, PTTL is {ttl} ms"
+    );
+
+    backend.release(&dir, &token).await.unwrap();
+    assert!(backend.try_acquire(&dir, lease).await.unwrap().is_some());
+    assert!(
+        !backend.extend(&dir, &token, lease).await.unwrap(),
+        "a released token cannot extend a lock someone else took"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_woken_by_the_release_not_by_their_timeout() {
+    let server = RedisServer::start().expect("redis-server starts");
+    let holder = redis_backend(&server.url()).await;
+    let waiter = redis_backend(&server.url()).await;
+    let dir = id("vendors");
+    let token = holder
+        .try_acquire(&dir, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let waiting = tokio::spawn({
+        let waiter = waiter.clone();
+        let dir = dir.clone();
+        async move {
+            waiter
+                .wait_released(&dir, Duration::from_secs(20))
+                .await
+                .unwrap();
+            Instant::now()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the waiter returned while the lock was held"
+    );
+    let released_at = Instant::now();
+    holder.release(&dir, &token).await.unwrap();
+    let woken_at = waiting.await.unwrap();
+    let delay = woken_at - released_at;
+    assert!(
+        delay < Duration::from_millis(500),
+        "woken {delay:?} after the release"
+    );
+
+    // A lock nobody holds is not waited for at all.
+    let started = Instant::now();
+    waiter
+        .wait_released(&id("free"), Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(500));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_gives_up_at_its_timeout() {
+    let server = RedisServer::start().expect("redis-server starts");
+    let backend = redis_backend(&server.url()).await;
+    let dir = id("vendors");
+    backend
+        .try_acquire(&dir, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let started = Instant::now();
+    backend
+        .wait_released(&dir, Duration::from_millis(600))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_millis(1_500),
+        "waited {waited:?} for a 600 ms timeout"
+    );
+}

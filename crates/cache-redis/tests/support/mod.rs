@@ -1,0 +1,71 @@
+//! Fixtures for the Redis tests: backends on a test `redis-server`, and instances of the
+//! pipeline over genesys-mock.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use audit::{Auditor, MemoryAuditSink};
+use cache_core::{CacheBackend, DirectoryCache, DirectoryId, MemoryBackend};
+use cache_redis::{RedisBackend, TieredBackend};
+use genesys_client::{GenesysClient, RetryPolicy};
+use genesys_mock::{GenesysMock, MockDirectory};
+use secrecy::SecretString;
+
+pub fn id(s: &str) -> DirectoryId {
+    DirectoryId::new(s).unwrap()
+}
+
+/// A Redis backend on `url`, with the defaults.
+pub async fn redis_backend(url: &str) -> RedisBackend {
+    RedisBackend::builder(url)
+        .build()
+        .await
+        .expect("the backend builds")
+}
+
+/// A tiered backend (default L1) in front of Redis at `url`.
+pub async fn tiered_backend(url: &str) -> TieredBackend {
+    TieredBackend::new(MemoryBackend::builder().build(), redis_backend(url).await)
+}
+
+/// A genesys-mock serving `directory` as `id`, each response delayed by `latency`.
+pub fn mock_with(id: &str, directory: MockDirectory, latency: Duration) -> GenesysMock {
+    let mock = GenesysMock::builder().latency(latency).start().unwrap();
+    mock.put_directory(id, directory);
+    mock
+}
+
+/// A Genesys client for `mock`, as one instance of dircache would have.
+pub fn client_for(mock: &GenesysMock) -> GenesysClient {
+    GenesysClient::builder()
+        .api_url(&mock.api_url())
+        .login_url(&mock.login_url())
+        .client_id(mock.client_id())
+        .client_secret(SecretString::from(mock.client_secret().to_owned()))
+        .retry_policy(
+            RetryPolicy::new(Duration::from_secs(5))
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(200)),
+        )
+        .requests_per_minute(100_000)
+        .build()
+        .unwrap()
+}
+
+/// One dircache instance: its own Genesys client and pipeline over `backend`, auditing into
+/// the returned sink.
+pub fn instance(
+    mock: &GenesysMock,
+    backend: Arc<dyn CacheBackend>,
+) -> (DirectoryCache, Arc<MemoryAuditSink>) {
+    let sink = Arc::new(MemoryAuditSink::new());
+    let cache = DirectoryCache::builder()
+        .source(client_for(mock))
+        .backend(backend)
+        .auditor(Auditor::new(sink.clone(), "test-instance"))
+        .build()
+        .unwrap();
+    (cache, sink)
+}
