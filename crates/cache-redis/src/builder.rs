@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use audit::Auditor;
 use cache_core::Error;
+use redis::TlsCertificates;
 use redis::cluster::ClusterClient;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -28,6 +29,7 @@ pub struct RedisBackendBuilder {
     pool_size: u32,
     retention: Duration,
     auditor: Auditor,
+    tls_roots: Option<Vec<u8>>,
 }
 
 impl RedisBackendBuilder {
@@ -40,6 +42,7 @@ impl RedisBackendBuilder {
             pool_size: 16,
             retention: Duration::from_secs(3600),
             auditor: Auditor::disabled(),
+            tls_roots: None,
         }
     }
 
@@ -78,6 +81,13 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// For `rediss://` URLs: trust the CA certificates in this PEM (a private CA) instead of
+    /// the system's root certificates.
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots = Some(pem.into());
+        self
+    }
+
     /// Checks the settings, connects once, and starts the invalidation subscriber.
     ///
     /// Credentials Redis refuses are an [`Error::Config`]. A Redis that cannot be reached is
@@ -89,11 +99,19 @@ impl RedisBackendBuilder {
         let passwords: Vec<String> = urls.iter().filter_map(|u| password_of(u)).collect();
         let scrub = |text: String| scrub(text, &passwords);
 
+        let tls = self.tls_roots.as_ref().map(|pem| TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        });
         let clients = urls
             .iter()
             .zip(&shown_urls)
             .map(|(url, shown)| {
-                redis::Client::open(*url).map_err(|e| Error::Config {
+                let client = match &tls {
+                    Some(certificates) => redis::Client::build_with_tls(*url, certificates.clone()),
+                    None => redis::Client::open(*url),
+                };
+                client.map_err(|e| Error::Config {
                     setting: "redis.url",
                     reason: scrub(format!("{shown} is not a usable Redis URL: {e}")),
                 })
@@ -104,16 +122,18 @@ impl RedisBackendBuilder {
             command_timeout: self.command_timeout,
         };
         let pool = if self.cluster {
-            let client = ClusterClient::builder(urls.iter().copied())
+            let mut builder = ClusterClient::builder(urls.iter().copied())
                 .connection_timeout(self.command_timeout)
-                .response_timeout(self.command_timeout)
-                .build()
-                .map_err(|e| Error::Config {
-                    setting: "redis.url",
-                    reason: scrub(format!(
-                        "the cluster nodes {shown_urls:?} cannot be used: {e}"
-                    )),
-                })?;
+                .response_timeout(self.command_timeout);
+            if let Some(certificates) = tls {
+                builder = builder.certs(certificates);
+            }
+            let client = builder.build().map_err(|e| Error::Config {
+                setting: "redis.url",
+                reason: scrub(format!(
+                    "the cluster nodes {shown_urls:?} cannot be used: {e}"
+                )),
+            })?;
             Pool::cluster(client, options)
         } else {
             Pool::standalone(clients[0].clone(), options)
@@ -197,6 +217,17 @@ impl RedisBackendBuilder {
         if self.retention > MAX_RETENTION {
             return invalid("redis.retention", "must be at most 30 days");
         }
+        if self.tls_roots.is_some()
+            && self
+                .urls
+                .iter()
+                .any(|u| !u.expose_secret().starts_with("rediss://"))
+        {
+            return invalid(
+                "redis.tls_root_certificates",
+                "TLS root certificates need rediss:// URLs",
+            );
+        }
         Ok(())
     }
 }
@@ -215,6 +246,7 @@ impl fmt::Debug for RedisBackendBuilder {
             .field("command_timeout", &self.command_timeout)
             .field("pool_size", &self.pool_size)
             .field("retention", &self.retention)
+            .field("tls_root_certificates", &self.tls_roots.is_some())
             .finish()
     }
 }
@@ -304,6 +336,10 @@ mod tests {
                 "redis.retention",
             ),
             (RedisBackend::builder("http://:hunter2@x/"), "redis.url"),
+            (
+                RedisBackend::builder(url).tls_root_certificates(b"pem".to_vec()),
+                "redis.tls_root_certificates",
+            ),
             (
                 RedisBackend::cluster_builder(Vec::<String>::new()),
                 "redis.url",

@@ -33,6 +33,8 @@ pub struct RedisServer {
     port: u16,
     password: Option<String>,
     cluster: bool,
+    /// The TLS port, for a server started with [`RedisServer::start_tls`].
+    tls_port: Option<u16>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -48,6 +50,35 @@ impl RedisServer {
         Self::start_with(Some(password.to_owned()), false)
     }
 
+    /// Starts a server that also accepts TLS on a second port, with a server certificate for
+    /// `127.0.0.1` signed by a throwaway CA ([`RedisServer::tls_ca_pem`]); made with the
+    /// `openssl` command.
+    pub fn start_tls() -> io::Result<Self> {
+        let mut server = Self::start()?;
+        server.stop();
+        make_test_certificates(server.dir.path())?;
+        server.tls_port = Some(free_port(false)?);
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// The `rediss://` URL of a server started with [`RedisServer::start_tls`].
+    ///
+    /// # Panics
+    ///
+    /// For a server started without TLS.
+    pub fn tls_url(&self) -> String {
+        let port = self
+            .tls_port
+            .expect("the server was started with start_tls");
+        format!("rediss://127.0.0.1:{port}/")
+    }
+
+    /// The PEM of the CA that signed the server certificate of [`RedisServer::start_tls`].
+    pub fn tls_ca_pem(&self) -> io::Result<Vec<u8>> {
+        std::fs::read(self.dir.path().join("ca.pem"))
+    }
+
     fn start_with(password: Option<String>, cluster: bool) -> io::Result<Self> {
         let mut last_error = None;
         // A free port can be taken by someone else before the server binds it: try others.
@@ -56,6 +87,7 @@ impl RedisServer {
                 port: free_port(cluster)?,
                 password: password.clone(),
                 cluster,
+                tls_port: None,
                 dir: tempfile::Builder::new()
                     .prefix("dircache-redis-")
                     .tempdir()?,
@@ -148,6 +180,18 @@ impl RedisServer {
             .arg(&log);
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
+        }
+        if let Some(tls_port) = self.tls_port {
+            let dir = self.dir.path();
+            command
+                .args(["--tls-port", &tls_port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(dir.join("server.pem"))
+                .arg("--tls-key-file")
+                .arg(dir.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(dir.join("ca.pem"))
+                .args(["--tls-auth-clients", "no"]);
         }
         if self.cluster {
             let nodes_file = self.dir.path().join(format!("nodes-{}.conf", self.port));
@@ -308,6 +352,93 @@ fn answers_ping(port: u16) -> bool {
         Ok(n) => reply[..n].starts_with(b"+PONG") || reply[..n].starts_with(b"-NOAUTH"),
         Err(_) => false,
     }
+}
+
+/// Writes `ca.pem`, `server.pem` and `server.key` (P-256, for IP 127.0.0.1) into `dir`.
+fn make_test_certificates(dir: &Path) -> io::Result<()> {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dircache test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::NotFound {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "openssl is not installed: `apt-get install -y openssl`",
+                    )
+                } else {
+                    e
+                }
+            })?;
+        if !output.status.success() {
+            return Err(io::Error::other(format!(
+                "openssl {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn not_found_hint(error: io::Error) -> io::Error {
