@@ -79,12 +79,6 @@ impl RedisBackend {
         RedisBackendBuilder::new(nodes.into_iter().map(Into::into).collect(), true)
     }
 
-    /// Notices from other instances only (this backend's own publications left out): what an
-    /// in-process copy in front of this backend must drop.
-    pub fn subscribe_others(&self) -> broadcast::Receiver<InvalidationNotice> {
-        self.inner.notices.subscribe_others()
-    }
-
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         self.inner.keys.prefix()

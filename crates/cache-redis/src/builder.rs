@@ -167,7 +167,6 @@ impl RedisBackendBuilder {
             clients,
             invalidations_channel: keys.invalidations_channel(),
             releases_channel: keys.releases_channel(),
-            instance_tag: instance_tag.clone(),
             connect_timeout: self.command_timeout,
             auditor: self.auditor.clone(),
         });

@@ -23,8 +23,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub(crate) struct Notices {
     /// Every invalidation notice, this instance's included (`InvalidationNotices::subscribe`).
     all: broadcast::Sender<InvalidationNotice>,
-    /// Notices from other instances only: what an L1 in front of this backend must drop.
-    others: broadcast::Sender<InvalidationNotice>,
     /// Directory ids whose refresh lock was released.
     releases: broadcast::Sender<DirectoryId>,
     /// Tells the subscriber task to stop when the backend is dropped.
@@ -34,10 +32,6 @@ pub(crate) struct Notices {
 impl Notices {
     pub(crate) fn subscribe_all(&self) -> broadcast::Receiver<InvalidationNotice> {
         self.all.subscribe()
-    }
-
-    pub(crate) fn subscribe_others(&self) -> broadcast::Receiver<InvalidationNotice> {
-        self.others.subscribe()
     }
 
     pub(crate) fn subscribe_releases(&self) -> broadcast::Receiver<DirectoryId> {
@@ -53,8 +47,6 @@ pub(crate) struct SubscriberConfig {
     pub(crate) clients: Vec<redis::Client>,
     pub(crate) invalidations_channel: String,
     pub(crate) releases_channel: String,
-    /// This backend's tag in invalidation messages.
-    pub(crate) instance_tag: String,
     pub(crate) connect_timeout: Duration,
     pub(crate) auditor: Auditor,
 }
@@ -63,20 +55,17 @@ pub(crate) struct SubscriberConfig {
 /// attempt has succeeded or failed.
 pub(crate) fn start(config: SubscriberConfig) -> (Notices, oneshot::Receiver<()>) {
     let (all, _) = broadcast::channel(CHANNEL_CAPACITY);
-    let (others, _) = broadcast::channel(CHANNEL_CAPACITY);
     let (releases, _) = broadcast::channel(CHANNEL_CAPACITY);
     let (shutdown_tx, shutdown) = oneshot::channel();
     let (first_attempt_tx, first_attempt) = oneshot::channel();
     let task = Subscriber {
         config,
         all: all.clone(),
-        others: others.clone(),
         releases: releases.clone(),
     };
     tokio::spawn(task.run(shutdown, first_attempt_tx));
     let notices = Notices {
         all,
-        others,
         releases,
         _shutdown: shutdown_tx,
     };
@@ -86,7 +75,6 @@ pub(crate) fn start(config: SubscriberConfig) -> (Notices, oneshot::Receiver<()>
 struct Subscriber {
     config: SubscriberConfig,
     all: broadcast::Sender<InvalidationNotice>,
-    others: broadcast::Sender<InvalidationNotice>,
     releases: broadcast::Sender<DirectoryId>,
 }
 
@@ -111,7 +99,7 @@ impl Subscriber {
                 Ok(stream) => {
                     if missed {
                         tracing::info!("redis invalidation channel resubscribed");
-                        self.broadcast(InvalidationNotice::All, false);
+                        self.broadcast(InvalidationNotice::All);
                     }
                     backoff = FIRST_BACKOFF;
                     if self.listen(stream, &mut shutdown).await.is_break() {
@@ -175,23 +163,18 @@ impl Subscriber {
                     let _ = self.releases.send(id);
                 }
             } else if channel == self.config.invalidations_channel {
-                let (tag, id) = match payload.split_once(' ') {
-                    Some((tag, id)) => (Some(tag), id),
-                    None => (None, payload),
-                };
+                // The publisher's tag is for people reading the channel; every notice
+                // counts, this instance's own included (several L1s may share a backend).
+                let id = payload.split_once(' ').map_or(payload, |(_tag, id)| id);
                 if let Ok(id) = DirectoryId::new(id) {
-                    let own = tag == Some(self.config.instance_tag.as_str());
-                    self.broadcast(InvalidationNotice::Directory(id), own);
+                    self.broadcast(InvalidationNotice::Directory(id));
                 }
             }
         }
     }
 
-    fn broadcast(&self, notice: InvalidationNotice, own: bool) {
+    fn broadcast(&self, notice: InvalidationNotice) {
         // Sending fails only when nobody listens, which is fine.
-        if !own {
-            let _ = self.others.send(notice.clone());
-        }
         let _ = self.all.send(notice);
     }
 

@@ -167,7 +167,9 @@ pub(crate) struct PoolOptions {
 impl Pool {
     pub(crate) fn standalone(client: redis::Client, options: PoolOptions) -> Self {
         let failures = ConnectFailures::default();
-        let pool = builder(options, &failures).build_unchecked(Manager { client });
+        let pool = builder(options, &failures)
+            .connection_customizer(Box::new(ResponseTimeout(options.command_timeout)))
+            .build_unchecked(Manager { client });
         Self::Standalone { pool, failures }
     }
 
@@ -327,6 +329,24 @@ async fn within<T>(
             operation,
             after: timeout,
         }))
+}
+
+/// Gives each new server connection the command timeout as its response timeout, instead of
+/// the redis crate's default (500 ms), which would cut longer configured timeouts short. The
+/// cluster client is given it by its builder.
+#[derive(Debug)]
+struct ResponseTimeout(Duration);
+
+impl bb8::CustomizeConnection<Tracked<redis::aio::MultiplexedConnection>, RedisError>
+    for ResponseTimeout
+{
+    fn on_acquire<'a>(
+        &'a self,
+        connection: &'a mut Tracked<redis::aio::MultiplexedConnection>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), RedisError>> + Send + 'a>> {
+        connection.conn.set_response_timeout(self.0);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The last failed connection attempt, kept to fail fast and to say why in errors.

@@ -26,8 +26,10 @@ use crate::RedisBackend;
 ///   unreachable, L1 is still updated and L2's error is returned.
 /// - `remove`: from both. `list`, `ping`, the refresh lock and the invalidation channel are
 ///   L2's.
-/// - A notice from another instance drops that directory from L1 as soon as it arrives
-///   (milliseconds); a resubscription after the channel was lost drops all of L1.
+/// - Every invalidation notice drops that directory from L1 as soon as it arrives
+///   (milliseconds), this instance's own included (several L1s may share one `RedisBackend`;
+///   the copy is simply read from Redis again); a resubscription after the channel was lost
+///   drops all of L1.
 ///
 /// Cloning is cheap and clones share both tiers.
 ///
@@ -63,7 +65,7 @@ impl Drop for Inner {
 }
 
 impl TieredBackend {
-    /// Puts `l1` in front of `l2` and starts dropping L1 copies on other instances' notices.
+    /// Puts `l1` in front of `l2` and starts dropping L1 copies as invalidation notices arrive.
     ///
     /// # Panics
     ///
@@ -73,7 +75,7 @@ impl TieredBackend {
         let dropper = tokio::spawn(drop_notified(
             l1.clone(),
             Arc::clone(&epoch),
-            l2.subscribe_others(),
+            l2.subscribe(),
         ));
         Self {
             inner: Arc::new(Inner {
@@ -96,7 +98,7 @@ impl TieredBackend {
     }
 }
 
-/// Drops L1 copies as notices from other instances arrive, until the channel closes.
+/// Drops L1 copies as notices arrive, until the channel closes.
 async fn drop_notified(
     l1: MemoryBackend,
     epoch: Arc<AtomicU64>,

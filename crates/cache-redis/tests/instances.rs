@@ -207,3 +207,32 @@ async fn a_corrupted_stored_value_is_a_miss_and_audited() {
     assert_eq!(cache.get(&dir).await.unwrap().outcome, Outcome::Miss);
     assert_eq!(cache.get(&dir).await.unwrap().outcome, Outcome::Hit);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1s_sharing_one_redis_backend_drop_each_others_copies() {
+    use cache_core::MemoryBackend;
+    use cache_redis::TieredBackend;
+
+    let server = RedisServer::start().expect("redis-server starts");
+    let shared = redis_backend(&server.url()).await;
+    let a = TieredBackend::new(MemoryBackend::builder().build(), shared.clone());
+    let b = TieredBackend::new(MemoryBackend::builder().build(), shared);
+    let directory = sample_directory("shared", 2, now_millis());
+    let dir = directory.directory_id().clone();
+    assert_eq!(a.put(directory).await.unwrap(), PutOutcome::Written);
+    assert!(b.get(&dir).await.unwrap().is_some());
+    assert!(
+        b.l1().get(&dir).await.unwrap().is_some(),
+        "B's L1 was filled"
+    );
+
+    a.invalidations().unwrap().publish(&dir).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while b.l1().get(&dir).await.unwrap().is_some() || a.l1().get(&dir).await.unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "a notice through the shared backend was ignored"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
