@@ -76,7 +76,8 @@ struct Inner {
     flights: Arc<Flights>,
     stale_if_error: Duration,
     stale_retry_budget: Duration,
-    refresh_ahead: f64,
+    /// The last part of a TTL, in thousandths, in which a hit starts a refresh (0: never).
+    refresh_ahead_permille: u32,
     warm_concurrency: usize,
     stats: StatsRecorder,
     metrics: RequestMetrics,
@@ -92,7 +93,7 @@ impl DirectoryCache {
     /// or expired but served because upstream is failing (`Stale`).
     pub async fn get(&self, id: &DirectoryId) -> Result<Lookup, Error> {
         // One clock read serves both the latency and the freshness check.
-        let started = tokio::time::Instant::now();
+        let started = quanta::Instant::now();
         let result = self.lookup(id, started).await;
         let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
         let elapsed = started.elapsed();
@@ -101,15 +102,11 @@ impl DirectoryCache {
         result
     }
 
-    async fn lookup(
-        &self,
-        id: &DirectoryId,
-        started: tokio::time::Instant,
-    ) -> Result<Lookup, Error> {
+    async fn lookup(&self, id: &DirectoryId, started: quanta::Instant) -> Result<Lookup, Error> {
         let inner = &*self.inner;
         let refresher = &*inner.refresher;
         let backend: &dyn CacheBackend = &*refresher.backend;
-        let now = refresher.clock.at(started);
+        let now = refresher.clock.now_given(started);
         // The hit path: an in-process copy, no I/O, no future to allocate.
         if let Some(directory) = backend.peek(id)
             && directory.is_fresh_at(now)
@@ -190,15 +187,9 @@ impl DirectoryCache {
     /// a directory that is read keeps being served from the cache.
     fn refresh_ahead_if_due(&self, directory: &Arc<CachedDirectory>, now: SystemTime) {
         let inner = &*self.inner;
-        if inner.refresh_ahead <= 0.0 {
-            return;
-        }
-        let ttl = Duration::from_secs(u64::from(directory.meta().ttl_seconds));
-        let left = directory
-            .expires_at()
-            .duration_since(now)
-            .unwrap_or_default();
-        if left.as_secs_f64() > ttl.as_secs_f64() * inner.refresh_ahead {
+        let ttl_ms = u64::from(directory.meta().ttl_seconds) * 1000;
+        let window = Duration::from_millis(ttl_ms * u64::from(inner.refresh_ahead_permille) / 1000);
+        if window.is_zero() || now + window < directory.expires_at() {
             return;
         }
         let id = directory.directory_id();
@@ -501,7 +492,7 @@ impl DirectoryCacheBuilder {
                 flights: Arc::default(),
                 stale_if_error: self.stale_if_error.unwrap_or(Duration::from_secs(3600)),
                 stale_retry_budget: self.stale_retry_budget.unwrap_or(Duration::from_secs(2)),
-                refresh_ahead,
+                refresh_ahead_permille: (refresh_ahead * 1000.0).round() as u32,
                 warm_concurrency,
                 stats: StatsRecorder::default(),
                 metrics: RequestMetrics::register(),

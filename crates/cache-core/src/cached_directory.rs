@@ -90,6 +90,8 @@ impl DirectoryMeta {
 #[derive(Clone)]
 pub struct CachedDirectory {
     meta: DirectoryMeta,
+    /// `meta.expires_at()`, computed once: every read compares against it.
+    expires_at: SystemTime,
     body: Bytes,
     entries_at: usize,
 }
@@ -147,6 +149,7 @@ impl CachedDirectory {
         body.extend_from_slice(entries_json);
         body.push(b'}');
         Ok(Self {
+            expires_at: meta.expires_at(),
             meta,
             body: Bytes::from(body),
             entries_at,
@@ -222,7 +225,7 @@ impl CachedDirectory {
 
     /// When this copy stops being fresh.
     pub fn expires_at(&self) -> SystemTime {
-        self.meta.expires_at()
+        self.expires_at
     }
 
     /// Whether this copy is still fresh at `now`.

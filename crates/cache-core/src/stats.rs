@@ -103,7 +103,6 @@ const BUCKETS: usize = (40 * SUB_BUCKETS) as usize;
 #[derive(Debug)]
 struct LatencyHistogram {
     buckets: [AtomicU64; BUCKETS],
-    count: AtomicU64,
     sum_ns: AtomicU64,
 }
 
@@ -111,7 +110,6 @@ impl Default for LatencyHistogram {
     fn default() -> Self {
         Self {
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
-            count: AtomicU64::new(0),
             sum_ns: AtomicU64::new(0),
         }
     }
@@ -120,13 +118,13 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     fn record(&self, latency: Duration) {
         let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX).max(1);
+        // The count is the buckets' sum, computed when a snapshot is read, not here.
         self.buckets[bucket_of(ns)].fetch_add(1, Relaxed);
-        self.count.fetch_add(1, Relaxed);
         self.sum_ns.fetch_add(ns, Relaxed);
     }
 
     fn mean(&self) -> Duration {
-        let count = self.count.load(Relaxed);
+        let count: u64 = self.buckets.iter().map(|b| b.load(Relaxed)).sum();
         if count == 0 {
             return Duration::ZERO;
         }

@@ -6,16 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit::{AuditEventKind, Auditor, MemoryAuditSink};
-use cache_core::{DirectoryCache, Error, InvalidationDirective, Limits, Outcome, Ttl, TtlMatrix};
+use cache_core::{
+    Clock, DirectoryCache, Error, InvalidationDirective, Limits, Outcome, Ttl, TtlMatrix,
+};
 use support::{ScriptedSource, entries, id};
 
 fn cache_with(
     source: &Arc<ScriptedSource>,
     configure: impl FnOnce(cache_core::DirectoryCacheBuilder) -> cache_core::DirectoryCacheBuilder,
 ) -> DirectoryCache {
-    configure(DirectoryCache::builder().shared_source(source.clone()))
-        .build()
-        .unwrap()
+    configure(
+        DirectoryCache::builder()
+            .shared_source(source.clone())
+            .clock(Clock::following_tokio()),
+    )
+    .build()
+    .unwrap()
 }
 
 #[tokio::test(start_paused = true)]

@@ -235,7 +235,6 @@ impl GenesysClient {
         let mut url = first.clone();
         let mut visited: HashSet<Url> = HashSet::from([first.clone()]);
         let mut entries: Vec<Entry> = Vec::new();
-        let mut ids: HashSet<String> = HashSet::new();
         let mut upstream_bytes = 0usize;
         let mut head: Option<Version> = None;
         let mut pages = 0u32;
@@ -285,13 +284,6 @@ impl GenesysClient {
                     }
                 }
             }
-            for id in listing.entities.iter().filter_map(Entry::id) {
-                if !ids.insert(id.to_owned()) {
-                    return Ok(Read::Torn(format!(
-                        "page {pages}: entry id {id:?} seen on an earlier page"
-                    )));
-                }
-            }
             let next = listing
                 .next_url(&url, &inner.api_base)
                 .map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
@@ -312,6 +304,16 @@ impl GenesysClient {
             url = next;
         }
 
+        // An id read twice means pages of two versions were mixed. Checked once at the end,
+        // on borrowed ids, so that a normal read allocates nothing for it.
+        let mut ids: HashSet<&str> = HashSet::with_capacity(entries.len());
+        if let Some(id) = entries
+            .iter()
+            .filter_map(Entry::id)
+            .find(|id| !ids.insert(id))
+        {
+            return Ok(Read::Torn(format!("entry id {id:?} appears on two pages")));
+        }
         let head = head.expect("page 1 was read");
         if let Some(total) = head.total.filter(|total| *total != entries.len() as u64) {
             return Ok(Read::Torn(format!(
