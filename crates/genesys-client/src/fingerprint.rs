@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::{Entry, Error};
@@ -49,17 +49,27 @@ pub fn canonical_json(entries: &[Entry]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        canonical_object(&mut out, entry.fields().iter());
+        canonical_object(&mut out, entry.fields());
     }
     out.push(b']');
     out
 }
 
-fn canonical_object<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = (&'a String, &'a Value)>) {
-    let mut fields: Vec<_> = fields.collect();
-    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+fn canonical_object(out: &mut Vec<u8>, fields: &Map<String, Value>) {
+    // serde_json's map keeps keys sorted unless its `preserve_order` feature is on somewhere in
+    // the build; only then is there anything to sort (and a list to allocate for it).
+    if fields.keys().is_sorted() {
+        write_fields(out, fields.iter());
+    } else {
+        let mut sorted: Vec<_> = fields.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        write_fields(out, sorted.into_iter());
+    }
+}
+
+fn write_fields<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = (&'a String, &'a Value)>) {
     out.push(b'{');
-    for (i, (key, value)) in fields.into_iter().enumerate() {
+    for (i, (key, value)) in fields.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -72,7 +82,7 @@ fn canonical_object<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = (&'a Str
 
 fn canonical_value(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Object(fields) => canonical_object(out, fields.iter()),
+        Value::Object(fields) => canonical_object(out, fields),
         Value::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
