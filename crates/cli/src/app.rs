@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use audit::{AuditWriter, Auditor, JsonLinesSink};
 use cache_core::{CacheBackend, DirectoryCache, MemoryBackend, WebhookListener};
+use cache_redis::{RedisBackend, TieredBackend};
 use genesys_client::GenesysClient;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{BackendSettings, Config, ConfigError, GenesysSettings};
+use crate::config::{BackendSettings, Config, ConfigError, GenesysSettings, Named, Setting};
 use crate::failure::{Failure, one_line};
 
 /// Histogram buckets of every `_seconds` metric: from a 100 µs hit to a 30 s upstream retry
@@ -36,8 +38,9 @@ pub(crate) struct App {
 
 impl App {
     /// Builds everything `config` describes. Must run inside the tokio runtime (the audit
-    /// writer and the webhooks run tasks on it). Nothing here talks to Genesys yet.
-    pub(crate) fn build(config: &Config) -> Result<App, Failure> {
+    /// writer, the webhooks and the Redis subscriber run tasks on it). Nothing here talks to
+    /// Genesys yet; a Redis backend connects once, and an unreachable Redis is not an error.
+    pub(crate) async fn build(config: &Config) -> Result<App, Failure> {
         let metrics = metrics_recorder()?;
         let client = genesys_client(&config.genesys)?;
         let (auditor, audit_writer) = match &config.audit.path {
@@ -54,7 +57,7 @@ impl App {
             }
             None => (Auditor::disabled(), None),
         };
-        let backend = backend(config, &auditor)?;
+        let backend = backend(config, &auditor).await?;
         let mut builder = DirectoryCache::builder()
             .source(client)
             .backend(backend)
@@ -99,20 +102,58 @@ impl App {
 }
 
 /// The cache backend. Every backend is one arm here.
-fn backend(config: &Config, auditor: &Auditor) -> Result<Arc<dyn CacheBackend>, ConfigError> {
+async fn backend(config: &Config, auditor: &Auditor) -> Result<Arc<dyn CacheBackend>, Failure> {
+    // Expired copies are kept as long as stale-if-error may serve them, in every tier.
+    let memory = || {
+        MemoryBackend::builder()
+            .retention(config.stale_if_error)
+            .auditor(auditor.clone())
+            .build()
+    };
     match &config.backend.value {
-        BackendSettings::Memory => Ok(Arc::new(
-            MemoryBackend::builder()
-                // Expired copies are kept as long as stale-if-error may serve them.
-                .retention(config.stale_if_error)
-                .auditor(auditor.clone())
-                .build(),
-        )),
-        BackendSettings::Redis { .. } => Err(ConfigError::new(
-            config.backend.name.clone(),
-            "the redis backend is not built into this binary yet",
-        )),
+        BackendSettings::Memory => Ok(Arc::new(memory())),
+        BackendSettings::Redis { urls, prefix, l1 } => {
+            let redis = redis_backend(urls, prefix, config.stale_if_error, auditor).await?;
+            if *l1 {
+                Ok(Arc::new(TieredBackend::new(memory(), redis)))
+            } else {
+                Ok(Arc::new(redis))
+            }
+        }
     }
+}
+
+/// The shared tier: one server for one URL, a Redis Cluster for several. Credentials Redis
+/// refuses are a configuration error under the name the user gave the URL; an unreachable
+/// Redis is not an error (the backend connects when it can, and `/readyz` says so meanwhile).
+async fn redis_backend(
+    urls: &Named<Vec<SecretString>>,
+    prefix: &str,
+    retention: Duration,
+    auditor: &Auditor,
+) -> Result<RedisBackend, Failure> {
+    let builder = match urls.value.as_slice() {
+        [url] => RedisBackend::builder(url.expose_secret()),
+        nodes => RedisBackend::cluster_builder(nodes.iter().map(|u| u.expose_secret().to_owned())),
+    };
+    builder
+        .prefix(prefix)
+        .retention(retention)
+        .auditor(auditor.clone())
+        .build()
+        .await
+        .map_err(|e| match e {
+            // cache-redis never puts a password in its reasons.
+            cache_core::Error::Config { setting, reason } => {
+                let name = match setting {
+                    "redis.url" => urls.name.to_string(),
+                    "redis.prefix" => Setting::RedisPrefix.env().to_owned(),
+                    other => other.to_owned(),
+                };
+                Failure::Config(ConfigError::new(name, reason))
+            }
+            other => Failure::failed(&other),
+        })
 }
 
 /// The Genesys client; its refusals are reported under the name the user gave the setting.
@@ -134,7 +175,7 @@ fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigErr
     }
     builder.build().map_err(|e| match e {
         genesys_client::Error::Config { setting, reason } => {
-            let named = |n: Option<&crate::config::Named<String>>, env: &str| {
+            let named = |n: Option<&Named<String>>, env: &str| {
                 n.map_or_else(|| env.to_owned(), |n| n.name.to_string())
             };
             let name = match setting {

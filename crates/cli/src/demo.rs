@@ -50,7 +50,7 @@ pub(crate) async fn run() -> Result<(), Failure> {
         Upstream::NotNeeded,
     )?;
 
-    let app = App::build(&config)?;
+    let app = App::build(&config).await?;
     let (listener, addr) = bind(config.listen.value).await?;
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(

@@ -58,7 +58,7 @@ impl Task {
 /// the command runs, and the audit log is flushed whatever the outcome.
 pub(crate) async fn run(command: &Command, config: &Config) -> Result<(), Failure> {
     let task = Task::of(command)?;
-    let app = App::build(config)?;
+    let app = App::build(config).await?;
     let result = match task {
         Task::Get(id, output) => get::run(&app, &id, output).await,
         Task::Warm(ids) => warm::run(&app, ids).await,

@@ -119,14 +119,13 @@ pub(crate) enum BackendSettings {
     /// In this process only.
     Memory,
     /// In Redis, shared by every instance.
-    #[allow(
-        dead_code,
-        reason = "read when the cache-redis backend is wired in; validated already, so a bad \
-                  value fails before any work"
-    )]
     Redis {
-        url: Named<SecretString>,
+        /// The URLs given, in order: one names a single server; several name nodes of one
+        /// Redis Cluster (the rest of the cluster is discovered from them).
+        urls: Named<Vec<SecretString>>,
+        /// The prefix of every key and channel.
         prefix: String,
+        /// Whether an in-process copy (L1) sits in front of Redis.
         l1: bool,
     },
 }
@@ -446,12 +445,14 @@ fn resolve_backend(pick: &Picker<'_>) -> Result<Named<BackendSettings>, ConfigEr
     let prefix = pick
         .text(Setting::RedisPrefix, file.redis.prefix.as_ref())?
         .map(|prefix| {
+            // Braces would change the Redis Cluster hash tag that keeps a directory's keys in
+            // one slot.
             if prefix
                 .value
                 .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
+                .any(|c| c.is_whitespace() || c.is_control() || c == '{' || c == '}')
             {
-                Err(prefix.refuse("a key prefix has no spaces or control characters"))
+                Err(prefix.refuse("a key prefix has no spaces, braces or control characters"))
             } else {
                 Ok(prefix.value)
             }
@@ -481,13 +482,11 @@ fn resolve_backend(pick: &Picker<'_>) -> Result<Named<BackendSettings>, ConfigEr
             .as_ref()
             .map(|url| Named::new(url.0.clone(), Setting::RedisUrl.toml_key())),
     };
-    if let Some(url) = &url {
-        check_redis_url(url)?;
-    }
+    let urls = url.as_ref().map(redis_urls).transpose()?;
     let settings = match kind.value.to_ascii_lowercase().as_str() {
         "memory" => BackendSettings::Memory,
         "redis" => BackendSettings::Redis {
-            url: url.ok_or_else(|| {
+            urls: urls.ok_or_else(|| {
                 ConfigError::new(
                     Setting::RedisUrl.env(),
                     format!(
@@ -581,13 +580,30 @@ fn check_http_url(url: &Named<String>) -> Result<(), ConfigError> {
     }
 }
 
-/// A `redis://` or `rediss://` URL (never quoted: it may hold a password).
-fn check_redis_url(url: &Named<SecretString>) -> Result<(), ConfigError> {
-    match url::Url::parse(url.value.expose_secret()) {
-        Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") && parsed.has_host() => Ok(()),
-        Ok(_) => Err(url.refuse("expected a redis:// or rediss:// URL with a host")),
-        Err(e) => Err(url.refuse(format!("not a URL ({e})"))),
+/// The comma-separated `redis://` or `rediss://` URLs of `url`, each checked (and never
+/// quoted: they may hold a password). A comma inside a password is written `%2C`.
+fn redis_urls(url: &Named<SecretString>) -> Result<Named<Vec<SecretString>>, ConfigError> {
+    let mut urls = Vec::new();
+    for (index, part) in url.value.expose_secret().split(',').enumerate() {
+        let part = part.trim();
+        let which = if index == 0 && !url.value.expose_secret().contains(',') {
+            String::new()
+        } else {
+            format!("URL {} of the list: ", index + 1)
+        };
+        match url::Url::parse(part) {
+            Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") && parsed.has_host() => {
+                urls.push(SecretString::from(part.to_owned()));
+            }
+            Ok(_) => {
+                return Err(url.refuse(format!(
+                    "{which}expected a redis:// or rediss:// URL with a host"
+                )));
+            }
+            Err(e) => return Err(url.refuse(format!("{which}not a URL ({e})"))),
+        }
     }
+    Ok(Named::new(urls, url.name.clone()))
 }
 
 /// The reason part of an error from one of our libraries, without the setting name they put

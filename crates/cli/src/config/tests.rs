@@ -166,8 +166,10 @@ fn every_setting_is_read_from_the_file() {
     assert_eq!(config.limits.max_entries, 20);
     assert_eq!(config.stale_if_error, Duration::ZERO);
     match &config.backend.value {
-        BackendSettings::Redis { url, prefix, l1 } => {
-            assert_eq!(url.value.expose_secret(), "redis://127.0.0.1:6390/0");
+        BackendSettings::Redis { urls, prefix, l1 } => {
+            assert_eq!(urls.name, "redis.url");
+            assert_eq!(urls.value.len(), 1);
+            assert_eq!(urls.value[0].expose_secret(), "redis://127.0.0.1:6390/0");
             assert_eq!((prefix.as_str(), *l1), ("team-a", false));
         }
         other => panic!("{other:?}"),
@@ -337,4 +339,51 @@ fn each_invalid_value_is_refused_by_name() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn several_redis_urls_name_the_nodes_of_one_cluster() {
+    let config = resolve(
+        &[],
+        &[
+            (Setting::Backend, "redis"),
+            (
+                Setting::RedisUrl,
+                "redis://:pw@10.0.0.1:7000, redis://:pw@10.0.0.2:7000",
+            ),
+        ],
+        "",
+    );
+    match &config.backend.value {
+        BackendSettings::Redis { urls, prefix, l1 } => {
+            assert_eq!(urls.name, "DIRCACHE_REDIS_URL");
+            let urls: Vec<&str> = urls.value.iter().map(|u| u.expose_secret()).collect();
+            assert_eq!(
+                urls,
+                ["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7000"]
+            );
+            assert_eq!((prefix.as_str(), *l1), ("dircache", true));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let err = refusal(
+        &[],
+        &[
+            (Setting::Backend, "redis"),
+            (Setting::RedisUrl, "redis://:pw@10.0.0.1:7000,http://:pw@x"),
+        ],
+        "",
+    );
+    assert_eq!(err.setting, "DIRCACHE_REDIS_URL");
+    assert!(err.reason.starts_with("URL 2 of the list: "), "{err}");
+    assert!(!err.to_string().contains(":pw@"), "{err}");
+}
+
+#[test]
+fn a_redis_prefix_with_braces_is_refused() {
+    let err = refusal(&[(Setting::RedisPrefix, "team{a}")], &[], "");
+    assert_eq!(err.setting, "--redis-prefix");
+    let err = refusal(&[], &[], "[redis]\nprefix = \"a}\"\n");
+    assert_eq!(err.setting, "redis.prefix");
 }

@@ -106,7 +106,7 @@ pub(crate) async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), 
 /// Runs the sidecar until SIGTERM or SIGINT, then drains requests in flight and flushes the
 /// audit log.
 pub(crate) async fn run(config: &Config) -> Result<(), Failure> {
-    let app = App::build(config)?;
+    let app = App::build(config).await?;
     let signal = ShutdownSignal::install()
         .map_err(|e| Failure::Failed(format!("cannot listen for signals: {e}")))?;
     let (listener, addr) = bind(config.listen.value).await?;

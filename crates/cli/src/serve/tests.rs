@@ -41,7 +41,7 @@ impl Harness {
             Upstream::Required,
         )
         .unwrap();
-        let app = App::build(&config).unwrap();
+        let app = App::build(&config).await.unwrap();
         let state = ServeState::new(&app, config.admin_token.clone());
         let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         tokio::spawn(axum::serve(listener, router(state)).into_future());
