@@ -32,6 +32,46 @@ use crate::{
     InvalidationDirective, PutOutcome, Ttl,
 };
 
+/// Generates one `#[tokio::test]` per conformance behaviour, so that a failure names the
+/// behaviour. `$setup` is an async expression, evaluated afresh in each test, that gives a
+/// `(guard, Arc<dyn CacheBackend>)`; the guard (a server process, say) lives until the
+/// behaviour has run. The calling crate needs tokio's `macros` and `rt-multi-thread` features.
+///
+/// ```ignore
+/// mod memory {
+///     cache_core::conformance_tests!(async {
+///         let backend: std::sync::Arc<dyn cache_core::CacheBackend> =
+///             std::sync::Arc::new(cache_core::MemoryBackend::builder().build());
+///         ((), backend)
+///     });
+/// }
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($setup:expr) => {
+        $crate::conformance_tests!(@each $setup;
+            ping_and_name,
+            put_then_get_round_trips,
+            get_unknown_is_none,
+            older_put_keeps_newer,
+            newer_or_equal_put_replaces,
+            remove_then_gone,
+            list_shows_puts_not_removals,
+            len_and_contains_agree,
+            concurrent_puts_leave_newest,
+            expired_copy_is_still_returned,
+            large_non_ascii_directory_round_trips,
+        );
+    };
+    (@each $setup:expr; $($behaviour:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $behaviour() {
+            let (_guard, backend) = $setup.await;
+            $crate::conformance::$behaviour(backend).await;
+        }
+    )*};
+}
+
 /// The TTL of every [`sample_directory`].
 pub const SAMPLE_TTL: Ttl = Ttl::DEFAULT;
 

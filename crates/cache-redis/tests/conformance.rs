@@ -5,51 +5,28 @@ mod support;
 
 use std::sync::Arc;
 
-use cache_core::{CacheBackend, conformance};
+use cache_core::CacheBackend;
 use cache_redis::testing::RedisServer;
 
-macro_rules! conformance_tests {
-    ($($behaviour:ident),* $(,)?) => {
-        mod redis {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let server = RedisServer::start().expect("redis-server starts");
-                    let backend: Arc<dyn CacheBackend> =
-                        Arc::new(support::redis_backend(&server.url()).await);
-                    conformance::$behaviour(backend).await;
-                }
-            )*
-        }
-        mod tiered {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let server = RedisServer::start().expect("redis-server starts");
-                    let backend: Arc<dyn CacheBackend> =
-                        Arc::new(support::tiered_backend(&server.url()).await);
-                    conformance::$behaviour(backend).await;
-                }
-            )*
-        }
-    };
+mod redis {
+    use super::*;
+
+    cache_core::conformance_tests!(async {
+        let server = RedisServer::start().expect("redis-server starts");
+        let backend: Arc<dyn CacheBackend> = Arc::new(support::redis_backend(&server.url()).await);
+        (server, backend)
+    });
 }
 
-conformance_tests!(
-    ping_and_name,
-    put_then_get_round_trips,
-    get_unknown_is_none,
-    older_put_keeps_newer,
-    newer_or_equal_put_replaces,
-    remove_then_gone,
-    list_shows_puts_not_removals,
-    len_and_contains_agree,
-    concurrent_puts_leave_newest,
-    expired_copy_is_still_returned,
-    large_non_ascii_directory_round_trips,
-);
+mod tiered {
+    use super::*;
+
+    cache_core::conformance_tests!(async {
+        let server = RedisServer::start().expect("redis-server starts");
+        let backend: Arc<dyn CacheBackend> = Arc::new(support::tiered_backend(&server.url()).await);
+        (server, backend)
+    });
+}
 
 /// Two backends with different prefixes on one server do not see each other's directories.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
