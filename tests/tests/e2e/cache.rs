@@ -103,8 +103,11 @@ async fn a_miss_then_a_hit_serve_every_upstream_field_with_an_etag() -> Result<(
 async fn sixty_four_concurrent_cold_requests_make_one_upstream_fetch() -> Result<()> {
     // Upstream latency keeps the first fetch in flight while every request arrives.
     let mock = mock_builder().latency(Duration::from_millis(150)).start()?;
-    mock.put_directory("hot", MockDirectory::generated(600, 5));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    mock.put_directory("hot", MockDirectory::generated(480, 5));
+    let served = Setup::for_mock(&mock)?
+        .env("DIRCACHE_PAGE_SIZE", "200")
+        .serve()
+        .await?;
     let upstream = Value::Array(mock.directory_entries("hot").unwrap());
 
     let mut requests = JoinSet::new();
@@ -121,7 +124,7 @@ async fn sixty_four_concurrent_cold_requests_make_one_upstream_fetch() -> Result
     }
     assert!(misses >= 1, "the first answer is a miss");
     let stats = mock.stats();
-    // 600 entries at the default page size of 250: one fetch is three pages.
+    // 480 entries at 200 a page: one fetch is three pages.
     assert_eq!(stats.requests_for("hot"), 3, "{stats:?}");
     assert_eq!(stats.token_requests, 1, "{stats:?}");
     Ok(())
