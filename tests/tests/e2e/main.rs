@@ -7,5 +7,6 @@ mod ids;
 mod logs;
 mod oneshot;
 mod operations;
+mod redis;
 mod shutdown;
 mod upstream;

@@ -1,0 +1,538 @@
+//! Several `dircache` processes on one Redis (a real `redis-server`, or a three-node Redis
+//! Cluster): one upstream fetch for all, invalidations everywhere, outages, damaged values, L1
+//! on and off, the one-shot commands, and the Redis settings.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use cache_redis::testing::{RedisCluster, RedisServer};
+use dircache_e2e::{ADMIN_TOKEN, Answer, Served, Setup, mock_builder, start_mock};
+use genesys_mock::{GenesysMock, MockDirectory};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+/// A setup for `mock` whose cache is the Redis at `url` (one URL, or several comma-separated
+/// cluster nodes).
+fn on_redis(mock: &GenesysMock, url: &str) -> Result<Setup> {
+    Ok(Setup::for_mock(mock)?
+        .env("DIRCACHE_BACKEND", "redis")
+        .env("DIRCACHE_REDIS_URL", url))
+}
+
+/// `X-Cache` of a 200 answer; anything else fails with the answer's body.
+fn cache_status(answer: &Answer) -> Result<&str> {
+    ensure!(
+        answer.status == 200,
+        "status {}: {}",
+        answer.status,
+        answer.text()
+    );
+    answer.header("x-cache").context("no X-Cache header")
+}
+
+/// The `entries` of a directory document.
+fn entries(answer: &Answer) -> Result<Value> {
+    Ok(answer.json()?["entries"].clone())
+}
+
+/// Polls `path` until it answers `status`, for at most `within`; returns how long that took.
+async fn wait_for_status(
+    served: &Served,
+    path: &str,
+    status: u16,
+    within: Duration,
+) -> Result<Duration> {
+    let started = Instant::now();
+    loop {
+        let answer = served.get(path).await?;
+        if answer.status == status {
+            return Ok(started.elapsed());
+        }
+        ensure!(
+            started.elapsed() < within,
+            "{path} still answered {} (not {status}) after {within:?}: {}",
+            answer.status,
+            answer.text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `keyspace_hits` from the server's `INFO stats`: how many key reads found their key.
+fn keyspace_hits(server: &RedisServer) -> Result<u64> {
+    let info = server.cli(&["INFO", "stats"])?;
+    info.lines()
+        .find_map(|line| line.trim().strip_prefix("keyspace_hits:"))
+        .context("no keyspace_hits in INFO stats")?
+        .parse()
+        .context("keyspace_hits is not a number")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_on_one_redis_share_a_directory() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(40, 3));
+    let a = on_redis(&mock, &redis.url())?.serve().await?;
+    let b = on_redis(&mock, &redis.url())?.serve().await?;
+
+    let miss = a.get_directory("vendors").await?;
+    assert_eq!(cache_status(&miss)?, "MISS");
+    let hit = b.get_directory("vendors").await?;
+    assert_eq!(cache_status(&hit)?, "HIT", "B found A's copy in Redis");
+    assert_eq!(hit.json()?, miss.json()?, "the same document on both");
+    assert_eq!(
+        entries(&hit)?,
+        Value::Array(mock.directory_entries("vendors").unwrap())
+    );
+    assert_eq!(
+        mock.stats().requests_for("vendors"),
+        1,
+        "one upstream fetch for both"
+    );
+
+    let stats = b.get("/v1/stats").await?.json()?;
+    assert_eq!(stats["backend"], "redis");
+    assert_eq!(
+        stats["cache_size"], 1,
+        "B counts the directory A cached: {stats}"
+    );
+    assert_eq!(
+        redis.cli(&["EXISTS", "dircache:{vendors}:dir"])?.trim(),
+        "1",
+        "the default prefix and the key layout of the README"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixty_cold_requests_on_three_instances_make_one_upstream_fetch() -> Result<()> {
+    let redis = RedisServer::start()?;
+    // Slow enough upstream that all sixty requests arrive while the one fetch is in flight.
+    let mock = mock_builder().latency(Duration::from_millis(400)).start()?;
+    mock.put_directory("hot", MockDirectory::generated(120, 8));
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(on_redis(&mock, &redis.url())?.serve().await?);
+    }
+
+    let mut requests = JoinSet::new();
+    for served in &instances {
+        for _ in 0..20 {
+            let request = served.client().get(served.url("/v1/directories/hot"));
+            requests.spawn(async move { Answer::read(request.send().await?).await });
+        }
+    }
+    let mut fingerprints = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        let answer = answer??;
+        cache_status(&answer)?;
+        fingerprints.push(answer.json()?["fingerprint"].clone());
+    }
+    assert_eq!(fingerprints.len(), 60);
+    assert!(
+        fingerprints.windows(2).all(|pair| pair[0] == pair[1]),
+        "every answer is the same copy"
+    );
+    let stats = mock.stats();
+    assert_eq!(stats.requests_for("hot"), 1, "{stats:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_within_a_second()
+-> Result<()> {
+    let redis = RedisServer::start()?;
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(30, 4));
+    let a = on_redis(&mock, &redis.url())?.serve().await?;
+    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
+    // B now holds the copy in its L1 too.
+    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+
+    let deleted = a.delete_directory("vendors", Some(ADMIN_TOKEN)).await?;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = b.get_directory("vendors").await?;
+    assert_eq!(cache_status(&after)?, "MISS", "B dropped its L1 copy");
+    assert_eq!(mock.stats().requests_for("vendors"), 2);
+    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "HIT");
+
+    // Upstream changes; A finds out with verify and overwrites the shared copy.
+    mock.update_directory("vendors", |entries| {
+        entries.push(json!({"id": "new-vendor", "name": "Added Upstream"}));
+    });
+    let verified = a.verify("vendors", Some(ADMIN_TOKEN)).await?;
+    assert_eq!(verified.status, 200, "{}", verified.text());
+    assert_eq!(verified.json()?["changed"], true);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let changed = b.get_directory("vendors").await?;
+    assert_eq!(
+        cache_status(&changed)?,
+        "HIT",
+        "B read A's new copy from Redis"
+    );
+    assert_eq!(
+        entries(&changed)?,
+        Value::Array(mock.directory_entries("vendors").unwrap()),
+        "B serves the new content"
+    );
+    assert_eq!(
+        mock.stats().requests_for("vendors"),
+        3,
+        "only A's verify fetched"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Result<()> {
+    let mut redis = RedisServer::start()?;
+    let mock = start_mock()?;
+    for id in ["vendors", "during-outage", "after-outage"] {
+        mock.put_directory(id, MockDirectory::generated(20, 5));
+    }
+    let a = on_redis(&mock, &redis.url())?.serve().await?;
+    assert_eq!(a.get("/readyz").await?.status, 200);
+    let filled = a.get_directory("vendors").await?;
+    assert_eq!(cache_status(&filled)?, "MISS");
+
+    redis.stop();
+
+    for _ in 0..3 {
+        let answer = a.get_directory("vendors").await?;
+        assert_eq!(cache_status(&answer)?, "HIT", "answered from L1");
+        assert_eq!(entries(&answer)?, entries(&filled)?);
+    }
+    wait_for_status(&a, "/readyz", 503, Duration::from_secs(5)).await?;
+    let not_ready = a.get("/readyz").await?;
+    assert_eq!(not_ready.error_code()?, "not_ready");
+    // A directory never cached is still fetched and served; it cannot be shared meanwhile.
+    let uncached = a.get_directory("during-outage").await?;
+    assert_eq!(cache_status(&uncached)?, "MISS");
+    assert_eq!(a.get("/healthz").await?.status, 200, "alive throughout");
+
+    redis.restart()?;
+
+    let took = wait_for_status(&a, "/readyz", 200, Duration::from_secs(10)).await?;
+    assert!(took < Duration::from_secs(10));
+    let after = a.get_directory("after-outage").await?;
+    assert_eq!(cache_status(&after)?, "MISS");
+    assert_eq!(
+        redis
+            .cli(&["EXISTS", "dircache:{after-outage}:dir"])?
+            .trim(),
+        "1",
+        "the MISS after the outage was written to Redis"
+    );
+    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    assert_eq!(
+        cache_status(&b.get_directory("after-outage").await?)?,
+        "HIT",
+        "B, new on the restarted Redis, shares A's copy"
+    );
+    assert_eq!(mock.stats().requests_for("after-outage"), 1);
+
+    // A's invalidation channel is back too: B's invalidation reaches it.
+    let deleted = b
+        .delete_directory("after-outage", Some(ADMIN_TOKEN))
+        .await?;
+    assert_eq!(deleted.status, 204);
+    let started = Instant::now();
+    loop {
+        let answer = a.get_directory("after-outage").await?;
+        if cache_status(&answer)? == "MISS" {
+            break;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(10),
+            "A still serves its L1 copy 10 s after B invalidated it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(12, 6));
+    let served = on_redis(&mock, &redis.url())?.serve().await?;
+    let filled = served.get_directory("vendors").await?;
+    assert_eq!(cache_status(&filled)?, "MISS");
+    assert_eq!(mock.stats().requests_for("vendors"), 1);
+    let one_shot = on_redis(&mock, &redis.url())?;
+
+    let got = one_shot.run(&["get", "vendors"])?;
+    assert_eq!(got.code(), Some(0), "{got}");
+    assert!(got.stdout.contains("12 entries in vendors (HIT)"), "{got}");
+    let got = one_shot.run(&["get", "vendors", "--output", "json"])?;
+    assert_eq!(got.code(), Some(0), "{got}");
+    let document: Value = serde_json::from_str(&got.stdout)?;
+    assert_eq!(document["fingerprint"], filled.json()?["fingerprint"]);
+    assert_eq!(
+        mock.stats().requests_for("vendors"),
+        1,
+        "no upstream request"
+    );
+
+    let stats = one_shot.run(&["stats", "--output", "json"])?;
+    assert_eq!(stats.code(), Some(0), "{stats}");
+    let stats: Value = serde_json::from_str(&stats.stdout)?;
+    assert_eq!(
+        (stats["backend"].clone(), stats["cache_size"].clone()),
+        (json!("redis"), json!(1))
+    );
+
+    // Keep serve's L1 copy warm, then invalidate from the command line.
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "HIT"
+    );
+    let invalidated = one_shot.run(&["invalidate", "vendors"])?;
+    assert_eq!(invalidated.code(), Some(0), "{invalidated}");
+    assert_eq!(invalidated.stdout.trim(), "invalidated vendors");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "MISS",
+        "the running serve dropped it too"
+    );
+    let again = one_shot.run(&["invalidate", "vendors"])?;
+    assert_eq!(again.code(), Some(0), "{again}");
+    assert_eq!(
+        again.stdout.trim(),
+        "invalidated vendors",
+        "serve had refilled it"
+    );
+    let gone = one_shot.run(&["invalidate", "vendors"])?;
+    assert_eq!(gone.stdout.trim(), "vendors was not cached", "{gone}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(25, 9));
+    let served = on_redis(&mock, &redis.url())?
+        .env("DIRCACHE_L1", "off")
+        .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
+        .serve()
+        .await?;
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "MISS"
+    );
+    let key = "e2e-damage:{vendors}:dir";
+    assert_eq!(
+        redis.cli(&["EXISTS", key])?.trim(),
+        "1",
+        "the prefix is used"
+    );
+    assert_eq!(
+        redis.cli(&["KEYS", "dircache:*"])?.trim(),
+        "",
+        "and only it"
+    );
+
+    redis.cli(&["SET", key, "not a dircache value"])?;
+
+    let answer = served.get_directory("vendors").await?;
+    assert_eq!(cache_status(&answer)?, "MISS", "{}", answer.text());
+    assert_eq!(
+        entries(&answer)?,
+        Value::Array(mock.directory_entries("vendors").unwrap())
+    );
+    assert_eq!(mock.stats().requests_for("vendors"), 2);
+    assert_eq!(
+        redis.cli(&["GETRANGE", key, "0", "3"])?.trim(),
+        "DIRC",
+        "overwritten"
+    );
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "HIT"
+    );
+
+    let stopped = served.stop().await?;
+    let audit = stopped.audit_log.unwrap_or_default();
+    assert!(
+        audit
+            .lines()
+            .any(|line| line.contains("\"backend_error\"") && line.contains("vendors")),
+        "the damaged value is audited:\n{audit}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(15, 2));
+    let a = on_redis(&mock, &redis.url())?
+        .env("DIRCACHE_L1", "off")
+        .serve()
+        .await?;
+    let b = on_redis(&mock, &redis.url())?
+        .env("DIRCACHE_L1", "off")
+        .serve()
+        .await?;
+    let with_l1 = on_redis(&mock, &redis.url())?.serve().await?;
+    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
+    assert_eq!(
+        cache_status(&with_l1.get_directory("vendors").await?)?,
+        "HIT"
+    );
+
+    let before = keyspace_hits(&redis)?;
+    for _ in 0..5 {
+        assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+    }
+    let reads = keyspace_hits(&redis)? - before;
+    assert!(reads >= 5, "5 hits without L1 read Redis {reads} times");
+    let before = keyspace_hits(&redis)?;
+    for _ in 0..5 {
+        assert_eq!(
+            cache_status(&with_l1.get_directory("vendors").await?)?,
+            "HIT"
+        );
+    }
+    assert_eq!(
+        keyspace_hits(&redis)? - before,
+        0,
+        "L1 hits stay in process"
+    );
+
+    // No L1 to drop: B sees A's invalidation on its very next GET.
+    assert_eq!(
+        a.delete_directory("vendors", Some(ADMIN_TOKEN))
+            .await?
+            .status,
+        204
+    );
+    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "MISS");
+    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(mock.stats().requests_for("vendors"), 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_share_a_directory_on_a_redis_cluster() -> Result<()> {
+    let cluster = RedisCluster::start()?;
+    let nodes = cluster.urls().join(",");
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(40, 3));
+    mock.put_directory("agents", MockDirectory::generated(10, 4));
+    let a = on_redis(&mock, &nodes)?.serve().await?;
+    let b = on_redis(&mock, &nodes)?.serve().await?;
+    assert_eq!(a.get("/readyz").await?.status, 200);
+
+    for id in ["vendors", "agents"] {
+        let miss = a.get_directory(id).await?;
+        assert_eq!(cache_status(&miss)?, "MISS");
+        let hit = b.get_directory(id).await?;
+        assert_eq!(
+            cache_status(&hit)?,
+            "HIT",
+            "{id}: B found A's copy in the cluster"
+        );
+        assert_eq!(hit.json()?, miss.json()?);
+        assert_eq!(mock.stats().requests_for(id), 1, "{id}");
+    }
+    let stats = b.get("/v1/stats").await?.json()?;
+    assert_eq!(stats["cache_size"], 2, "counted on every master: {stats}");
+
+    assert_eq!(
+        a.delete_directory("vendors", Some(ADMIN_TOKEN))
+            .await?
+            .status,
+        204
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "MISS");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()> {
+    const RIGHT: &str = "e2e-Redis-Right-3kQv8";
+    const WRONG: &str = "e2e-Redis-Wrong-9xPz2";
+    let redis = RedisServer::start_with_password(RIGHT)?;
+    let mock = start_mock()?;
+    mock.put_directory("vendors", MockDirectory::generated(5, 1));
+
+    let no_url = Setup::for_mock(&mock)?
+        .env("DIRCACHE_BACKEND", "redis")
+        .run(&["get", "vendors"])?;
+    assert_eq!(no_url.code(), Some(2), "{no_url}");
+    assert!(
+        no_url
+            .stderr
+            .starts_with("dircache: invalid configuration: DIRCACHE_REDIS_URL: "),
+        "{no_url}"
+    );
+
+    let wrong_url = format!("redis://:{WRONG}@127.0.0.1:{}/", redis.port());
+    for args in [
+        &["get", "vendors"][..],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let refused = on_redis(&mock, &wrong_url)?.run_within(args, Duration::from_secs(30))?;
+        assert_eq!(refused.code(), Some(2), "{args:?}: {refused}");
+        assert!(
+            refused
+                .stderr
+                .contains("dircache: invalid configuration: DIRCACHE_REDIS_URL: "),
+            "{args:?}: {refused}"
+        );
+        assert!(!refused.stderr.contains(WRONG), "{args:?}: {refused}");
+        assert!(!refused.stdout.contains(WRONG), "{args:?}: {refused}");
+    }
+    let from_file = Setup::for_mock(&mock)?
+        .config_file(&format!(
+            "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{wrong_url}\"\n"
+        ))?
+        .run(&["get", "vendors"])?;
+    assert_eq!(from_file.code(), Some(2), "{from_file}");
+    assert!(
+        from_file
+            .stderr
+            .contains("invalid configuration: redis.url: "),
+        "{from_file}"
+    );
+    assert!(!from_file.stderr.contains(WRONG), "{from_file}");
+
+    // The right password, from the TOML file, with debug logs: it works and never shows.
+    let right_url = format!("redis://:{RIGHT}@127.0.0.1:{}/", redis.port());
+    let served = Setup::for_mock(&mock)?
+        .env("RUST_LOG", "debug")
+        .config_file(&format!(
+            "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{right_url}\"\nl1 = \"off\"\n"
+        ))?
+        .serve()
+        .await?;
+    assert_eq!(served.get("/readyz").await?.status, 200);
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "MISS"
+    );
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "HIT"
+    );
+    let stopped = served.stop().await?;
+    assert!(stopped.status.success(), "{stopped:?}");
+    for (what, text) in [
+        ("stdout", &stopped.stdout),
+        ("stderr", &stopped.stderr),
+        ("audit log", &stopped.audit_log.unwrap_or_default()),
+    ] {
+        assert!(!text.contains(RIGHT), "the password is in the {what}");
+    }
+    Ok(())
+}
