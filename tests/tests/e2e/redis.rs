@@ -213,6 +213,12 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
     let uncached = a.get_directory("during-outage").await?;
     assert_eq!(cache_status(&uncached)?, "MISS");
     assert_eq!(a.get("/healthz").await?.status, 200, "alive throughout");
+    // The shared copy cannot be removed: the invalidation is refused rather than half done.
+    let refused = a
+        .delete_directory("during-outage", Some(ADMIN_TOKEN))
+        .await?;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.error_code()?, "not_ready");
 
     redis.restart()?;
 
@@ -310,6 +316,19 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     );
     let gone = one_shot.run(&["invalidate", "vendors"])?;
     assert_eq!(gone.stdout.trim(), "vendors was not cached", "{gone}");
+
+    // `warm` fills the shared cache for the running serve.
+    let requests = mock.stats().requests_for("vendors");
+    let warmed = one_shot.run(&["warm", "vendors"])?;
+    assert_eq!(warmed.code(), Some(0), "{warmed}");
+    assert!(warmed.stdout.starts_with("vendors MISS"), "{warmed}");
+    assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        cache_status(&served.get_directory("vendors").await?)?,
+        "HIT"
+    );
+    assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
     Ok(())
 }
 
