@@ -40,8 +40,8 @@ const COMPRESS_FROM: usize = 128;
 /// LZ4 cannot expand data by more than this factor; a larger claimed size is damage.
 const LZ4_MAX_RATIO: usize = 255;
 
-/// Encodes `directory` as a stored value.
-pub(crate) fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
+/// Encodes `directory` as the value stored in Redis.
+pub fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
     let id = directory.directory_id();
     let encode_error = |reason: String| Error::Encode {
         directory_id: id.clone(),
@@ -84,8 +84,9 @@ pub(crate) fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
 }
 
 /// Decodes the value stored under `id`'s key; anything but a whole, undamaged value of this
-/// format for this directory is [`Error::Corrupt`].
-pub(crate) fn decode(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Error> {
+/// format for this directory is [`Error::Corrupt`]. Public for tools that read the stored
+/// values directly (and for the benchmark that compares a bare `GET` + decode with a hit).
+pub fn decode(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Error> {
     decode_parts(id, value).map_err(|reason| Error::Corrupt {
         directory_id: id.clone(),
         reason,

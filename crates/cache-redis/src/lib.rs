@@ -16,5 +16,6 @@ pub mod testing;
 
 pub use backend::RedisBackend;
 pub use builder::RedisBackendBuilder;
+pub use codec::{decode, encode};
 pub use error::RedisBackendError;
 pub use tiered::TieredBackend;
