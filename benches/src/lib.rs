@@ -1,11 +1,23 @@
 #![doc = include_str!("../README.md")]
 
+mod child;
+mod dircache;
 mod error;
+mod http;
+mod load;
 mod raw;
 mod record;
+mod rss;
+mod static_app;
 mod upstream;
 
+pub use child::ChildServer;
+pub use dircache::{DIRCACHE_BIN_ENV, dircache_binary, serve};
 pub use error::Error;
+pub use http::{Answer, Connection, Counted};
+pub use load::{Load, Throughput};
 pub use raw::RawFetch;
 pub use record::{BENCH_DIR_ENV, record};
+pub use rss::resident_bytes;
+pub use static_app::{STATIC_LISTENING, static_app};
 pub use upstream::{DIRECTORY, ENTRIES, PAGE_SIZE, Upstream, runtime};

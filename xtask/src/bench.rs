@@ -56,7 +56,29 @@ const FIGURES: &[Figure] = &[
         unit: Unit::Ratio,
         goal: Goal::AtMost(1.2),
     },
+    Figure {
+        name: "serve_hit_vs_static",
+        bench: "serve_hit",
+        value: Source::Recorded("hit_vs_static"),
+        unit: Unit::Ratio,
+        goal: Goal::AtLeast(0.8),
+    },
+    Figure {
+        name: "rss_bytes_per_entry",
+        bench: "serve_rss",
+        value: Source::Recorded("rss_bytes_per_entry"),
+        unit: Unit::Ratio,
+        goal: Goal::AtMost(2.0),
+    },
 ];
+
+/// The bench targets that run the `dircache` binary: xtask builds it in release mode first and
+/// names it in [`DIRCACHE_BIN_ENV`].
+const NEEDS_DIRCACHE: &[&str] = &["serve_hit", "serve_rss"];
+/// Read by the bench targets in [`NEEDS_DIRCACHE`] (see `dircache_benches::dircache_binary`).
+const DIRCACHE_BIN_ENV: &str = "DIRCACHE_BIN";
+/// Builds the binary those targets run, as users run it.
+const BUILD_DIRCACHE: &[&str] = &["build", "--release", "-p", "cli", "--bin", "dircache"];
 
 /// A figure: its name, the bench target that measures it, where its value is read, its unit
 /// and its target.
@@ -122,10 +144,6 @@ impl Unit {
 #[derive(Clone, Copy, Debug)]
 enum Goal {
     AtMost(f64),
-    #[allow(
-        dead_code,
-        reason = "serve_hit_vs_static (≥ 0.8, SPEC §6) will be the first figure with a floor"
-    )]
     AtLeast(f64),
     Exactly(f64),
 }
@@ -157,6 +175,8 @@ struct Dirs {
     criterion: PathBuf,
     /// Recorded counts and `summary.txt`.
     bench: PathBuf,
+    /// Release builds: where `cargo build --release` puts the `dircache` binary.
+    release: PathBuf,
 }
 
 impl Dirs {
@@ -174,6 +194,7 @@ impl Dirs {
         Ok(Dirs {
             criterion: target.join("criterion"),
             bench: target.join("bench"),
+            release: target.join("release"),
         })
     }
 }
@@ -185,8 +206,18 @@ pub(crate) fn run(names: &[String]) -> Result<(), String> {
     let since = SystemTime::now()
         .checked_sub(CLOCK_SLACK)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    for bench in benches(&figures) {
-        run_bench(bench, &figures, &dirs)?;
+    let benches = benches(&figures);
+    let dircache = if benches.iter().any(|bench| NEEDS_DIRCACHE.contains(bench)) {
+        crate::cargo(BUILD_DIRCACHE, &[])?;
+        Some(
+            dirs.release
+                .join(format!("dircache{}", std::env::consts::EXE_SUFFIX)),
+        )
+    } else {
+        None
+    };
+    for bench in benches {
+        run_bench(bench, &figures, &dirs, dircache.as_deref())?;
     }
 
     let mut lines = Vec::with_capacity(figures.len());
@@ -260,8 +291,14 @@ fn benches(figures: &[&Figure]) -> Vec<&'static str> {
 }
 
 /// Runs one bench target; criterion targets get the criterion settings (all of their
-/// benchmarks run, so that each ratio's two sides come from the same run).
-fn run_bench(bench: &str, figures: &[&Figure], dirs: &Dirs) -> Result<(), String> {
+/// benchmarks run, so that each ratio's two sides come from the same run), and every target
+/// the `dircache` binary when it was built.
+fn run_bench(
+    bench: &str,
+    figures: &[&Figure],
+    dirs: &Dirs,
+    dircache: Option<&Path>,
+) -> Result<(), String> {
     let mut args = vec!["bench", "-p", PACKAGE, "--bench", bench];
     if figures
         .iter()
@@ -270,13 +307,14 @@ fn run_bench(bench: &str, figures: &[&Figure], dirs: &Dirs) -> Result<(), String
         args.push("--");
         args.extend_from_slice(CRITERION_ARGS);
     }
-    crate::cargo(
-        &args,
-        &[
-            ("CRITERION_HOME", dirs.criterion.as_os_str()),
-            (BENCH_DIR_ENV, dirs.bench.as_os_str()),
-        ],
-    )
+    let mut env = vec![
+        ("CRITERION_HOME", dirs.criterion.as_os_str()),
+        (BENCH_DIR_ENV, dirs.bench.as_os_str()),
+    ];
+    if let Some(binary) = dircache {
+        env.push((DIRCACHE_BIN_ENV, binary.as_os_str()));
+    }
+    crate::cargo(&args, &env)
 }
 
 impl Source {
@@ -397,7 +435,13 @@ mod tests {
         assert_eq!(benches(&chosen), ["memory_hit"]);
         assert_eq!(
             benches(&select(&[]).unwrap()),
-            ["memory_hit", "stampede", "cold_fetch"]
+            [
+                "memory_hit",
+                "stampede",
+                "cold_fetch",
+                "serve_hit",
+                "serve_rss"
+            ]
         );
     }
 
@@ -437,6 +481,7 @@ mod tests {
         let dirs = Dirs {
             criterion: root.join("criterion"),
             bench: root.join("bench"),
+            release: root.join("release"),
         };
         let estimates = dirs.criterion.join("g/pipeline/new");
         std::fs::create_dir_all(&estimates).unwrap();
@@ -519,5 +564,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The benches that run the `dircache` binary are exactly those xtask builds it for.
+    #[test]
+    fn the_dircache_binary_is_built_for_the_benches_that_run_it() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/benches");
+        let mut running = Vec::new();
+        for file in std::fs::read_dir(&folder).unwrap() {
+            let path = file.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            if source.contains("dircache_binary()") {
+                let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+                running.push(stem);
+            }
+        }
+        running.sort();
+        let mut built: Vec<&str> = NEEDS_DIRCACHE.to_vec();
+        built.sort_unstable();
+        assert_eq!(running, built);
     }
 }

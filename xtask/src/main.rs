@@ -12,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask <ci | bench [NAME...]>
   bench [NAME...] runs the benches of dircache-benches that the named figures need (all figures
                   when none is named), prints one `BENCH <name> <value> <unit>` line per figure
                   with its target on the next line, and merges the lines into
-                  target/bench/summary.txt (figures not run keep their last line)";
+                  target/bench/summary.txt (figures not run keep their last line); the serve
+                  figures first build the dircache binary in release mode";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
