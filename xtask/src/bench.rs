@@ -57,6 +57,23 @@ const FIGURES: &[Figure] = &[
         goal: Goal::AtMost(1.2),
     },
     Figure {
+        name: "redis_hit_vs_raw_get",
+        bench: "redis_hit",
+        value: Source::Ratio(
+            criterion("redis_hit", "pipeline"),
+            criterion("redis_hit", "raw"),
+        ),
+        unit: Unit::Ratio,
+        goal: Goal::AtMost(1.3),
+    },
+    Figure {
+        name: "redis_bytes_vs_json",
+        bench: "redis_hit",
+        value: Source::Recorded("redis_bytes_vs_json"),
+        unit: Unit::Ratio,
+        goal: Goal::AtMost(0.35),
+    },
+    Figure {
         name: "serve_hit_vs_static",
         bench: "serve_hit",
         value: Source::Recorded("hit_vs_static"),
@@ -439,6 +456,7 @@ mod tests {
                 "memory_hit",
                 "stampede",
                 "cold_fetch",
+                "redis_hit",
                 "serve_hit",
                 "serve_rss"
             ]
