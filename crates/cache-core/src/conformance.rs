@@ -94,7 +94,7 @@ pub fn sample_directory(id: &str, entries: usize, checked_at: SystemTime) -> Arc
     let tag: String = fingerprint
         .as_str()
         .chars()
-        .skip("sha256:".len())
+        .skip("xxh3:".len())
         .take(16)
         .collect();
     let meta = DirectoryMeta {

@@ -95,7 +95,7 @@ fn get_prints_the_served_document_or_a_table() {
         .to_owned();
     assert!(stdout.contains(&name), "{name} missing from\n{stdout}");
     assert!(
-        stdout.contains("12 entries in vendors (MISS), fingerprint sha256:"),
+        stdout.contains("12 entries in vendors (MISS), fingerprint xxh3:"),
         "{stdout}"
     );
 }

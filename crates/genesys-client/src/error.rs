@@ -52,7 +52,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// A string that should be a [`Fingerprint`](crate::Fingerprint) is not one.
-    #[error("not a fingerprint (expected \"sha256:\" and 64 lowercase hex digits): {value:?}")]
+    #[error("not a fingerprint (expected \"xxh3:\" and 32 lowercase hex digits): {value:?}")]
     InvalidFingerprint {
         /// The text as given.
         value: String,

@@ -76,7 +76,7 @@ fn directory_response(
 /// copy is revalidated while the entries stay the same.
 fn etag_of(directory: &CachedDirectory) -> HeaderValue {
     let tag = format!("W/\"{}\"", directory.fingerprint().as_str());
-    HeaderValue::try_from(tag).expect("a fingerprint is sha256: and hex digits")
+    HeaderValue::try_from(tag).expect("a fingerprint is xxh3: and hex digits")
 }
 
 /// Whether `If-None-Match` lists `etag` (weak comparison, as RFC 9110 asks for it) or `*`.
