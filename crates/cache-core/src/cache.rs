@@ -137,13 +137,12 @@ impl DirectoryCache {
                 cause: Cause::Read,
             })
             .await;
-        match refreshed {
-            Ok(refreshed) => Ok(Lookup {
+        match (refreshed, stale) {
+            (Ok(refreshed), _) => Ok(Lookup {
                 directory: refreshed.directory,
                 outcome: Outcome::Miss,
             }),
-            Err(e) if e.allows_stale() && stale.is_some() => {
-                let directory = stale.expect("checked above");
+            (Err(e), Some(directory)) if e.allows_stale() => {
                 refresher.auditor.record(
                     AuditEventKind::StaleServed,
                     id.as_str(),
@@ -158,7 +157,7 @@ impl DirectoryCache {
                     outcome: Outcome::Stale,
                 })
             }
-            Err(e) => Err(e),
+            (Err(e), _) => Err(e),
         }
     }
 
