@@ -160,7 +160,8 @@ async fn redis_backend(
 fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigError> {
     let mut builder = GenesysClient::builder()
         .region(settings.region)
-        .page_size(settings.page_size.value);
+        .page_size(settings.page_size.value)
+        .requests_per_minute(settings.requests_per_minute.value);
     if let Some(id) = &settings.client_id {
         builder = builder.client_id(id.value.clone());
     }
@@ -187,6 +188,7 @@ fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigErr
                 "api_url" => named(settings.api_url.as_ref(), "GENESYS_API_URL"),
                 "login_url" => named(settings.login_url.as_ref(), "GENESYS_LOGIN_URL"),
                 "page_size" => settings.page_size.name.to_string(),
+                "requests_per_minute" => settings.requests_per_minute.name.to_string(),
                 other => other.to_owned(),
             };
             ConfigError::new(name, reason)

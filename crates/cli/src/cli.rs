@@ -56,6 +56,10 @@ pub(crate) struct SettingArgs {
     /// Entries per upstream page, 1..=500 [default: 250].
     #[arg(long, env = "DIRCACHE_PAGE_SIZE", global = true, value_name = "N")]
     page_size: Option<String>,
+    /// Requests a minute this instance may send to Genesys; instances sharing one OAuth client
+    /// share its allowance [default: 300].
+    #[arg(long, env = "DIRCACHE_UPSTREAM_RPM", global = true, value_name = "N")]
+    upstream_rpm: Option<String>,
     /// Default TTL in seconds, 30..=3600 [default: 300].
     #[arg(
         long,
@@ -262,6 +266,7 @@ impl Cli {
             (Setting::ApiUrl, s.api_url.as_deref()),
             (Setting::LoginUrl, s.login_url.as_deref()),
             (Setting::PageSize, s.page_size.as_deref()),
+            (Setting::UpstreamRpm, s.upstream_rpm.as_deref()),
             (Setting::TtlDefault, s.ttl_default.as_deref()),
             (Setting::MaxEntries, s.max_entries.as_deref()),
             (Setting::StaleIfError, s.stale_if_error.as_deref()),

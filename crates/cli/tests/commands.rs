@@ -179,3 +179,28 @@ fn invalidate_verify_and_stats_start_from_an_empty_memory_cache() {
     );
     assert_eq!(stats["backend"], "memory");
 }
+
+#[test]
+fn the_upstream_request_rate_is_the_configured_one() {
+    let mock = GenesysMock::start().unwrap();
+    let ids = ["rate-a", "rate-b", "rate-c", "rate-d"];
+    for id in ids {
+        mock.put_directory(id, MockDirectory::generated(2, 3));
+    }
+    let warm = |rpm: &str| {
+        let started = std::time::Instant::now();
+        let (status, stdout, stderr) = parts(&run(against(&mock)
+            .env("DIRCACHE_UPSTREAM_RPM", rpm)
+            .arg("warm")
+            .args(ids)));
+        assert_eq!(status, 0, "{stdout}\n{stderr}");
+        started.elapsed()
+    };
+    // 30 a minute allows a burst of 3 and then one request every 2 s: the fourth directory
+    // waits for its turn.
+    let paced = warm("30");
+    assert!(paced >= std::time::Duration::from_millis(1500), "{paced:?}");
+    let free = warm("6000");
+    assert!(free < paced, "{free:?} vs {paced:?}");
+    assert_eq!(mock.stats().directory_requests, 8);
+}

@@ -41,6 +41,7 @@ pub(crate) struct GenesysTable {
     pub(crate) api_url: Option<String>,
     pub(crate) login_url: Option<String>,
     pub(crate) page_size: Option<i64>,
+    pub(crate) requests_per_minute: Option<i64>,
 }
 
 /// `[ttl]` and `[ttl.directories]`.

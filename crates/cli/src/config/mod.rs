@@ -25,6 +25,8 @@ pub(crate) use setting::{Layer, Setting};
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The default page size (Genesys' own).
 const DEFAULT_PAGE_SIZE: u32 = 250;
+/// Genesys' default allowance per OAuth client.
+const DEFAULT_UPSTREAM_RPM: u32 = 300;
 /// The default stale-if-error window.
 const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(3600);
 /// A week: a longer stale-if-error window is almost certainly a unit mistake.
@@ -111,6 +113,9 @@ pub(crate) struct GenesysSettings {
     pub(crate) api_url: Option<Named<String>>,
     pub(crate) login_url: Option<Named<String>>,
     pub(crate) page_size: Named<u32>,
+    /// Requests a minute this instance may send to Genesys: the OAuth client's allowance is
+    /// shared by every instance that uses the client, so several instances each take a share.
+    pub(crate) requests_per_minute: Named<u32>,
 }
 
 /// Where cached directories are kept.
@@ -222,6 +227,14 @@ impl Config {
                 || Named::new(DEFAULT_PAGE_SIZE, Setting::PageSize.env()),
                 |n| Named::new(n.value as u32, n.name),
             );
+        let requests_per_minute = pick
+            .number(Setting::UpstreamRpm, file.genesys.requests_per_minute)?
+            .map(|n| in_range(n, 1, 100_000, "a request rate is 1..=100000 a minute"))
+            .transpose()?
+            .map_or_else(
+                || Named::new(DEFAULT_UPSTREAM_RPM, Setting::UpstreamRpm.env()),
+                |n| Named::new(n.value as u32, n.name),
+            );
 
         let ttl = resolve_ttl(&pick)?;
         let limits = match pick.number(Setting::MaxEntries, file.cache.max_entries)? {
@@ -312,6 +325,7 @@ impl Config {
                 api_url,
                 login_url,
                 page_size,
+                requests_per_minute,
             },
             ttl,
             limits,

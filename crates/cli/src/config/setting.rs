@@ -13,6 +13,7 @@ pub(crate) enum Setting {
     ApiUrl,
     LoginUrl,
     PageSize,
+    UpstreamRpm,
     TtlDefault,
     MaxEntries,
     StaleIfError,
@@ -31,7 +32,7 @@ pub(crate) enum Setting {
 impl Setting {
     /// Every setting.
     #[cfg(test)]
-    pub(crate) const ALL: [Setting; 20] = [
+    pub(crate) const ALL: [Setting; 21] = [
         Setting::ClientId,
         Setting::ClientSecret,
         Setting::ClientSecretFile,
@@ -39,6 +40,7 @@ impl Setting {
         Setting::ApiUrl,
         Setting::LoginUrl,
         Setting::PageSize,
+        Setting::UpstreamRpm,
         Setting::TtlDefault,
         Setting::MaxEntries,
         Setting::StaleIfError,
@@ -64,6 +66,7 @@ impl Setting {
             Setting::ApiUrl => "GENESYS_API_URL",
             Setting::LoginUrl => "GENESYS_LOGIN_URL",
             Setting::PageSize => "DIRCACHE_PAGE_SIZE",
+            Setting::UpstreamRpm => "DIRCACHE_UPSTREAM_RPM",
             Setting::TtlDefault => "DIRCACHE_TTL_DEFAULT",
             Setting::MaxEntries => "DIRCACHE_MAX_ENTRIES",
             Setting::StaleIfError => "DIRCACHE_STALE_IF_ERROR",
@@ -91,6 +94,7 @@ impl Setting {
             Setting::ApiUrl => "api-url",
             Setting::LoginUrl => "login-url",
             Setting::PageSize => "page-size",
+            Setting::UpstreamRpm => "upstream-rpm",
             Setting::TtlDefault => "ttl-default",
             Setting::MaxEntries => "max-entries",
             Setting::StaleIfError => "stale-if-error",
@@ -115,6 +119,7 @@ impl Setting {
             Setting::ApiUrl => "genesys.api_url",
             Setting::LoginUrl => "genesys.login_url",
             Setting::PageSize => "genesys.page_size",
+            Setting::UpstreamRpm => "genesys.requests_per_minute",
             Setting::TtlDefault => "ttl.default",
             Setting::MaxEntries => "cache.max_entries",
             Setting::StaleIfError => "cache.stale_if_error",

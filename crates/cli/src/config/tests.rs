@@ -39,6 +39,7 @@ fn defaults_apply_when_nothing_is_given() {
     let id = DirectoryId::new("anything").unwrap();
     assert_eq!(config.ttl.ttl_for(&id).as_secs(), 300);
     assert_eq!(config.genesys.page_size.value, 250);
+    assert_eq!(config.genesys.requests_per_minute.value, 300);
     assert_eq!(config.genesys.region, Region::UsEast1);
     assert_eq!(config.limits.max_entries, 500);
     assert_eq!(config.stale_if_error, Duration::from_secs(3600));
@@ -129,6 +130,7 @@ fn every_setting_is_read_from_the_file() {
                 api_url = "http://127.0.0.1:9"
                 login_url = "http://127.0.0.1:10"
                 page_size = 500
+                requests_per_minute = 100
                 [cache]
                 max_entries = 20
                 stale_if_error = 0
@@ -163,6 +165,7 @@ fn every_setting_is_read_from_the_file() {
     assert_eq!(g.region, Region::EuCentral1);
     assert_eq!(g.api_url.as_ref().unwrap().name, "genesys.api_url");
     assert_eq!(g.page_size.value, 500);
+    assert_eq!(g.requests_per_minute.value, 100);
     assert_eq!(config.limits.max_entries, 20);
     assert_eq!(config.stale_if_error, Duration::ZERO);
     match &config.backend.value {
@@ -264,6 +267,14 @@ fn each_invalid_value_is_refused_by_name() {
         (
             refusal(&[], &[], "[genesys]\npage_size = 501\n"),
             "genesys.page_size",
+        ),
+        (
+            refusal(&[], &[(Setting::UpstreamRpm, "0")], ""),
+            "DIRCACHE_UPSTREAM_RPM",
+        ),
+        (
+            refusal(&[(Setting::UpstreamRpm, "ten")], &[], ""),
+            "--upstream-rpm",
         ),
         (
             refusal(&[], &[(Setting::MaxEntries, "0")], ""),
