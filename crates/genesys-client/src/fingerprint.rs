@@ -55,7 +55,11 @@ impl Fingerprint {
 pub fn canonical_json(entries: &[Entry]) -> Vec<u8> {
     if maps_keep_keys_sorted() {
         // Every object's keys are already in order: serde_json's own writer is canonical.
-        serde_json::to_vec(entries).expect("a list of JSON objects always serialises")
+        // Sized up front (entries run a few hundred bytes) so the buffer is not regrown and
+        // copied a dozen times on the way to a few hundred kilobytes.
+        let mut out = Vec::with_capacity(entries.len() * 512 + 2);
+        serde_json::to_writer(&mut out, entries).expect("a list of JSON objects always serialises");
+        out
     } else {
         sorted_by_hand(entries)
     }
