@@ -92,6 +92,8 @@ pub struct CachedDirectory {
     meta: DirectoryMeta,
     /// `meta.expires_at()`, computed once: every read compares against it.
     expires_at: SystemTime,
+    /// `W/"<fingerprint>"`, built once like the body.
+    entity_tag: Bytes,
     body: Bytes,
     entries_at: usize,
 }
@@ -150,6 +152,7 @@ impl CachedDirectory {
         body.push(b'}');
         Ok(Self {
             expires_at: meta.expires_at(),
+            entity_tag: Bytes::from(format!("W/\"{}\"", meta.fingerprint)),
             meta,
             body: Bytes::from(body),
             entries_at,
@@ -183,6 +186,13 @@ impl CachedDirectory {
     /// entries}`. Cloning it shares the bytes.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The entity tag of [`Self::body`] for HTTP caching: `W/"<fingerprint>"`. Weak, because
+    /// the document also carries times that change when the copy is revalidated while its
+    /// entries stay the same. Built once; cloning it shares the bytes.
+    pub fn entity_tag(&self) -> &Bytes {
+        &self.entity_tag
     }
 
     /// The JSON array of the entries, exactly as upstream's fields were kept.
@@ -345,6 +355,10 @@ mod tests {
         assert_eq!(body["last_modified"], Value::Null);
         assert_eq!(body["invalidation_directive"], "fresh");
         assert_eq!(body["fingerprint"], dir.fingerprint().as_str());
+        assert_eq!(
+            dir.entity_tag().as_ref(),
+            format!("W/\"{}\"", dir.fingerprint()).as_bytes()
+        );
         assert_eq!(body["entries"], json!([entry]));
         assert_eq!(dir.entries().unwrap()[0].name(), Some("Zoë"));
     }

@@ -72,19 +72,20 @@ fn directory_response(
         .into_response()
 }
 
-/// `W/"<fingerprint>"`: weak, because the document also carries times that change when the
-/// copy is revalidated while the entries stay the same.
+/// The copy's entity tag (`W/"<fingerprint>"`, built when it was cached), shared, not copied.
 fn etag_of(directory: &CachedDirectory) -> HeaderValue {
-    let tag = format!("W/\"{}\"", directory.fingerprint().as_str());
-    HeaderValue::try_from(tag).expect("a fingerprint is xxh3: and hex digits")
+    HeaderValue::from_maybe_shared(directory.entity_tag().clone())
+        .expect("a fingerprint is xxh3: and hex digits")
+}
+
+/// An entity tag without its weakness marker, for a weak comparison.
+fn opaque(tag: &str) -> &str {
+    let tag = tag.trim();
+    tag.strip_prefix("W/").unwrap_or(tag)
 }
 
 /// Whether `If-None-Match` lists `etag` (weak comparison, as RFC 9110 asks for it) or `*`.
 fn none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
-    let opaque = |tag: &str| {
-        let tag = tag.trim();
-        tag.strip_prefix("W/").unwrap_or(tag).to_owned()
-    };
     let ours = opaque(etag.to_str().unwrap_or_default());
     request
         .get_all(header::IF_NONE_MATCH)
