@@ -189,3 +189,13 @@ pub trait InvalidationNotices: Send + Sync + fmt::Debug {
     /// notices and should act as on [`InvalidationNotice::All`].
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<InvalidationNotice>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_token_does_not_show_in_debug() {
+        assert_eq!(format!("{:?}", LockToken::new("s3cr3t")), "LockToken(..)");
+    }
+}
