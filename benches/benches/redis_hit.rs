@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use cache_core::{DirectoryCache, Outcome};
 use cache_redis::RedisBackend;
-use cache_redis::testing::RedisServer;
 use criterion::Criterion;
 use dircache_benches::{ENTRIES, Upstream, record, runtime};
+use testkit::RedisServer;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = runtime()?;

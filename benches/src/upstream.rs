@@ -64,11 +64,7 @@ impl Upstream {
 
     /// A Genesys client for the mock, reading [`PAGE_SIZE`] entries a page.
     pub fn client(&self) -> Result<GenesysClient, Error> {
-        GenesysClient::builder()
-            .api_url(&self.mock.api_url())
-            .login_url(&self.mock.login_url())
-            .client_id(self.mock.client_id())
-            .client_secret(SecretString::from(self.mock.client_secret()))
+        testkit::client_builder(&self.mock)
             .page_size(PAGE_SIZE)
             .requests_per_minute(REQUESTS_PER_MINUTE)
             .build()

@@ -14,7 +14,7 @@ use cache_core::{
 };
 use genesys_mock::{Fault, GenesysMock, MockDirectory, Paging, Target};
 use serde_json::{Value, json};
-use support::{client_for, id};
+use support::id;
 
 fn mock_with(dir: &str, directory: MockDirectory) -> GenesysMock {
     let mock = GenesysMock::start().unwrap();
@@ -24,7 +24,7 @@ fn mock_with(dir: &str, directory: MockDirectory) -> GenesysMock {
 
 fn cache_for(mock: &GenesysMock) -> DirectoryCache {
     DirectoryCache::builder()
-        .source(client_for(mock, Duration::from_secs(5)))
+        .source(testkit::client(mock))
         .build()
         .unwrap()
 }
@@ -76,7 +76,7 @@ async fn verify_finds_an_upstream_change(validators: bool, method: &str) {
     );
     let sink = Arc::new(MemoryAuditSink::new());
     let cache = DirectoryCache::builder()
-        .source(client_for(&mock, Duration::from_secs(5)))
+        .source(testkit::client(&mock))
         .auditor(Auditor::new(sink.clone(), "test"))
         .build()
         .unwrap();
@@ -177,7 +177,12 @@ async fn with_a_stale_copy_in_hand_a_failing_upstream_is_not_waited_out() {
         .await
         .unwrap();
     let cache = DirectoryCache::builder()
-        .source(client_for(&mock, Duration::from_secs(30)))
+        .source(
+            testkit::client_builder(&mock)
+                .retry_policy(testkit::retry_policy(Duration::from_secs(30)))
+                .build()
+                .unwrap(),
+        )
         .backend(backend)
         .stale_retry_budget(Duration::from_millis(300))
         .build()
@@ -262,7 +267,7 @@ async fn listeners_hear_fills_overwrites_and_invalidations_and_bad_ones_slow_not
     let sink = Arc::new(MemoryAuditSink::new());
     let recording = Arc::new(Recording::default());
     let cache = DirectoryCache::builder()
-        .source(client_for(&mock, Duration::from_secs(5)))
+        .source(testkit::client(&mock))
         .auditor(Auditor::new(sink.clone(), "test"))
         .listener(Arc::new(Stuck))
         .listener(Arc::new(Panicking))
@@ -353,7 +358,7 @@ async fn an_unreadable_stored_copy_is_a_miss_and_audited() {
     let mock = mock_with("vendors", MockDirectory::generated(5, 8));
     let sink = Arc::new(MemoryAuditSink::new());
     let cache = DirectoryCache::builder()
-        .source(client_for(&mock, Duration::from_secs(5)))
+        .source(testkit::client(&mock))
         .backend(Arc::new(CorruptOnce {
             inner: MemoryBackend::builder().build(),
             corrupt: Mutex::new(true),
@@ -377,7 +382,12 @@ async fn every_audit_line_is_json_and_none_holds_a_secret_or_an_entry() {
     let path = dir.path().join("audit.jsonl");
     let (sink, writer) = JsonLinesSink::open(&path).unwrap();
     let cache = DirectoryCache::builder()
-        .source(client_for(&mock, Duration::from_millis(300)))
+        .source(
+            testkit::client_builder(&mock)
+                .retry_policy(testkit::retry_policy(Duration::from_millis(300)))
+                .build()
+                .unwrap(),
+        )
         .auditor(Auditor::new(Arc::new(sink), "instance-a").with_hits(true))
         .build()
         .unwrap();

@@ -11,9 +11,6 @@ mod pool;
 mod scripts;
 mod tiered;
 
-#[cfg(feature = "test-support")]
-pub mod testing;
-
 pub use backend::RedisBackend;
 pub use builder::RedisBackendBuilder;
 pub use codec::{decode, encode};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use cache_core::{CacheBackend, Error, conformance};
 use cache_redis::RedisBackend;
-use cache_redis::testing::RedisServer;
+use testkit::RedisServer;
 
 const PASSWORD: &str = "c0rrect-h0rse";
 

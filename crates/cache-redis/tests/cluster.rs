@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use cache_core::conformance::{self, now_millis, sample_directory};
 use cache_core::{CacheBackend, InvalidationNotice, MemoryBackend};
-use cache_redis::testing::RedisCluster;
 use cache_redis::{RedisBackend, TieredBackend};
 use support::id;
+use testkit::RedisCluster;
 
 async fn cluster_backend(cluster: &RedisCluster, prefix: &str) -> RedisBackend {
     RedisBackend::cluster_builder(cluster.urls())

@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 
 use cache_core::CacheBackend;
-use cache_redis::testing::RedisServer;
+use testkit::RedisServer;
 
 mod redis {
     use super::*;

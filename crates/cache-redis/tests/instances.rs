@@ -10,9 +10,9 @@ use std::time::Duration;
 use audit::AuditEventKind;
 use cache_core::conformance::{now_millis, sample_directory};
 use cache_core::{CacheBackend, Error, Outcome, PutOutcome};
-use cache_redis::testing::RedisServer;
 use genesys_mock::MockDirectory;
 use support::{id, instance, mock_with, redis_backend, tiered_backend};
+use testkit::RedisServer;
 use tokio::sync::Barrier;
 use tokio::time::Instant;
 

@@ -6,8 +6,8 @@ mod support;
 use std::time::Duration;
 
 use cache_core::{LockToken, RefreshLock};
-use cache_redis::testing::RedisServer;
 use support::{id, redis_backend};
+use testkit::RedisServer;
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

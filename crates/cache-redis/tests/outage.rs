@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use cache_core::conformance::{now_millis, sample_directory};
 use cache_core::{CacheBackend, InvalidationNotice, Outcome, PutOutcome};
-use cache_redis::testing::RedisServer;
 use genesys_mock::MockDirectory;
 use support::{id, instance, mock_with, tiered_backend};
+use testkit::RedisServer;
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,9 +6,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_redis::testing::RedisServer;
 use genesys_mock::MockDirectory;
 use support::{id, instance, mock_with, redis_backend};
+use testkit::RedisServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_entry_directory_is_stored_in_at_most_035_of_its_json() {

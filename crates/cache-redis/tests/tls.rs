@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cache_core::{CacheBackend, conformance};
 use cache_redis::RedisBackend;
-use cache_redis::testing::RedisServer;
+use testkit::RedisServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rediss_works_with_a_trusted_ca_and_refuses_an_unknown_one() {

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use cache_redis::testing::{RedisCluster, RedisServer};
 use dircache_e2e::{ADMIN_TOKEN, Answer, Served, Setup, mock_builder, start_mock};
 use genesys_mock::{GenesysMock, MockDirectory};
 use serde_json::{Value, json};
+use testkit::{RedisCluster, RedisServer};
 use tokio::task::JoinSet;
 
 /// A setup for `mock` whose cache is the Redis at `url` (one URL, or several comma-separated

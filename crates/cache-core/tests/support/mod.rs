@@ -10,9 +10,6 @@ use async_trait::async_trait;
 use cache_core::{
     DirectoryId, DirectorySnapshot, DirectorySource, Entry, FetchOptions, FetchOutcome,
 };
-use genesys_client::{GenesysClient, RetryPolicy};
-use genesys_mock::GenesysMock;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
 /// A source answering from memory, with a script of failures and delays, on tokio's clock (so
@@ -95,21 +92,4 @@ pub fn entries(n: usize, tag: &str) -> Vec<Value> {
 
 pub fn id(s: &str) -> DirectoryId {
     DirectoryId::new(s).unwrap()
-}
-
-/// A Genesys client for `mock`, with a short retry budget so failing tests end quickly.
-pub fn client_for(mock: &GenesysMock, budget: Duration) -> GenesysClient {
-    GenesysClient::builder()
-        .api_url(&mock.api_url())
-        .login_url(&mock.login_url())
-        .client_id(mock.client_id())
-        .client_secret(SecretString::from(mock.client_secret().to_owned()))
-        .retry_policy(
-            RetryPolicy::new(budget)
-                .initial_backoff(Duration::from_millis(20))
-                .max_backoff(Duration::from_millis(200)),
-        )
-        .requests_per_minute(100_000)
-        .build()
-        .unwrap()
 }

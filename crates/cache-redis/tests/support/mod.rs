@@ -9,9 +9,7 @@ use std::time::Duration;
 use audit::{Auditor, MemoryAuditSink};
 use cache_core::{CacheBackend, DirectoryCache, DirectoryId, MemoryBackend};
 use cache_redis::{RedisBackend, TieredBackend};
-use genesys_client::{GenesysClient, RetryPolicy};
 use genesys_mock::{GenesysMock, MockDirectory};
-use secrecy::SecretString;
 
 pub fn id(s: &str) -> DirectoryId {
     DirectoryId::new(s).unwrap()
@@ -37,23 +35,6 @@ pub fn mock_with(id: &str, directory: MockDirectory, latency: Duration) -> Genes
     mock
 }
 
-/// A Genesys client for `mock`, as one instance of dircache would have.
-pub fn client_for(mock: &GenesysMock) -> GenesysClient {
-    GenesysClient::builder()
-        .api_url(&mock.api_url())
-        .login_url(&mock.login_url())
-        .client_id(mock.client_id())
-        .client_secret(SecretString::from(mock.client_secret().to_owned()))
-        .retry_policy(
-            RetryPolicy::new(Duration::from_secs(5))
-                .initial_backoff(Duration::from_millis(20))
-                .max_backoff(Duration::from_millis(200)),
-        )
-        .requests_per_minute(100_000)
-        .build()
-        .unwrap()
-}
-
 /// One dircache instance: its own Genesys client and pipeline over `backend`, auditing into
 /// the returned sink.
 pub fn instance(
@@ -62,7 +43,7 @@ pub fn instance(
 ) -> (DirectoryCache, Arc<MemoryAuditSink>) {
     let sink = Arc::new(MemoryAuditSink::new());
     let cache = DirectoryCache::builder()
-        .source(client_for(mock))
+        .source(testkit::client(mock))
         .backend(backend)
         .auditor(Auditor::new(sink.clone(), "test-instance"))
         .build()

@@ -6,7 +6,7 @@
 //! fail rather than skip.
 //!
 //! ```no_run
-//! use cache_redis::testing::RedisServer;
+//! use testkit::RedisServer;
 //!
 //! let server = RedisServer::start().expect("redis-server starts");
 //! println!("test Redis at {}", server.url());
