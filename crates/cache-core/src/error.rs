@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::DirectoryId;
+use crate::{DirectoryId, SourceError};
 
 /// Everything that can go wrong in the cache.
 ///
@@ -37,14 +37,14 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
-    /// Upstream (Genesys) failed and no usable cached copy was at hand.
+    /// The source (Genesys) failed and no usable cached copy was at hand.
     #[error("fetching directory `{directory_id}` from upstream failed")]
     Upstream {
         /// The directory.
         directory_id: DirectoryId,
-        /// What upstream said: status, Genesys error body, correlation id.
+        /// What the source said: kind, status, error code, correlation id.
         #[source]
-        source: Arc<genesys_client::Error>,
+        source: SourceError,
     },
     /// The cache backend failed (unreachable, timed out, refused).
     #[error("the {backend} cache backend failed: {reason}")]
@@ -95,14 +95,14 @@ impl Error {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Upstream { source, .. } => source.is_retryable(),
+            Self::Upstream { source, .. } => source.is_temporary(),
             Self::Backend { .. } => true,
             _ => false,
         }
     }
 
-    /// The upstream error, when upstream is what failed.
-    pub fn upstream(&self) -> Option<&genesys_client::Error> {
+    /// The source's error, when the source is what failed.
+    pub fn upstream(&self) -> Option<&SourceError> {
         match self {
             Self::Upstream { source, .. } => Some(source),
             _ => None,
@@ -114,7 +114,7 @@ impl Error {
     /// directory over the limits) is passed on instead.
     pub fn allows_stale(&self) -> bool {
         match self {
-            Self::Upstream { source, .. } => source.is_retryable(),
+            Self::Upstream { source, .. } => source.is_temporary(),
             Self::Backend { .. } | Self::Internal { .. } => true,
             _ => false,
         }

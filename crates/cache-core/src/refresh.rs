@@ -155,13 +155,13 @@ impl Refresher {
                     json!({
                         "status": e.status(),
                         "correlation_id": e.correlation_id(),
-                        "retryable": e.is_retryable(),
+                        "retryable": e.is_temporary(),
                         "error": e.to_string(),
                     }),
                 );
                 return Err(Error::Upstream {
                     directory_id: id.clone(),
-                    source: Arc::new(e),
+                    source: e,
                 });
             }
         };

@@ -5,10 +5,11 @@ use std::fmt;
 use async_trait::async_trait;
 use genesys_client::{FetchOptions, FetchOutcome, GenesysClient};
 
-use crate::DirectoryId;
+use crate::{DirectoryId, SourceError};
 
-/// An upstream of directory listings. [`GenesysClient`] is the real one; tests and embedders
-/// can drive the pipeline with their own.
+/// How to fetch one named listing: the directory id is the key, the source knows where the
+/// listing lives and how it is paged. [`GenesysClient`] is the real one; tests and embedders
+/// can drive the pipeline with their own, failing with the core's [`SourceError`].
 #[async_trait]
 pub trait DirectorySource: Send + Sync + fmt::Debug + 'static {
     /// Fetches the whole entry list of `id` (or learns it is unchanged, for a conditional
@@ -17,7 +18,7 @@ pub trait DirectorySource: Send + Sync + fmt::Debug + 'static {
         &self,
         id: &DirectoryId,
         options: &FetchOptions,
-    ) -> Result<FetchOutcome, genesys_client::Error>;
+    ) -> Result<FetchOutcome, SourceError>;
 }
 
 #[async_trait]
@@ -26,7 +27,7 @@ impl DirectorySource for GenesysClient {
         &self,
         id: &DirectoryId,
         options: &FetchOptions,
-    ) -> Result<FetchOutcome, genesys_client::Error> {
-        self.fetch_directory(id.as_str(), options).await
+    ) -> Result<FetchOutcome, SourceError> {
+        Ok(self.fetch_directory(id.as_str(), options).await?)
     }
 }

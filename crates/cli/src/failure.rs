@@ -65,19 +65,18 @@ pub(crate) fn one_line(error: &(dyn Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     #[test]
     fn an_upstream_failure_keeps_the_correlation_id_on_one_line() {
         let error = cache_core::Error::Upstream {
             directory_id: cache_core::DirectoryId::new("vendors").unwrap(),
-            source: Arc::new(genesys_client::Error::Forbidden {
+            source: genesys_client::Error::Forbidden {
                 directory_id: "vendors".into(),
                 correlation_id: Some("corr-42".into()),
                 body: None,
-            }),
+            }
+            .into(),
         };
         let failure = Failure::failed(&error);
         let text = failure.to_string();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cache_core::{
     DirectoryId, DirectorySnapshot, DirectorySource, Entry, FetchOptions, FetchOutcome,
+    SourceError, SourceErrorKind,
 };
 use serde_json::{Value, json};
 
@@ -62,17 +63,20 @@ impl DirectorySource for ScriptedSource {
         &self,
         _id: &DirectoryId,
         _options: &FetchOptions,
-    ) -> Result<FetchOutcome, genesys_client::Error> {
+    ) -> Result<FetchOutcome, SourceError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let delay = self.state.lock().unwrap().delay;
         tokio::time::sleep(delay).await;
         let state = self.state.lock().unwrap();
         if let Some(status) = state.failing_status {
-            return Err(genesys_client::Error::Upstream {
-                status,
-                correlation_id: Some("corr-1".into()),
-                body: None,
-            });
+            let kind = match status {
+                429 => SourceErrorKind::RateLimited,
+                502..=504 => SourceErrorKind::Unavailable,
+                _ => SourceErrorKind::Rejected,
+            };
+            return Err(SourceError::new(kind, format!("scripted HTTP {status}"))
+                .with_status(status)
+                .with_correlation_id("corr-1"));
         }
         let entries = state
             .entries

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cache_core::SourceErrorKind;
 use serde::Serialize;
 
 use crate::failure::one_line;
@@ -82,12 +83,10 @@ impl ApiError {
                 message,
             ),
             cache_core::Error::Upstream { source, .. } => {
-                let (status, code) = match &**source {
-                    genesys_client::Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-                    genesys_client::Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-                    genesys_client::Error::RateLimited { .. } => {
-                        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
-                    }
+                let (status, code) = match source.kind() {
+                    SourceErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+                    SourceErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+                    SourceErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
                     _ => (StatusCode::BAD_GATEWAY, "upstream_error"),
                 };
                 let mut api = Self::new(status, code, message);
@@ -146,7 +145,6 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use cache_core::DirectoryId;
@@ -157,7 +155,7 @@ mod tests {
     fn upstream(source: genesys_client::Error) -> cache_core::Error {
         cache_core::Error::Upstream {
             directory_id: DirectoryId::new("d").unwrap(),
-            source: Arc::new(source),
+            source: source.into(),
         }
     }
 
