@@ -1,8 +1,6 @@
 //! `redis_hit`: a pipeline hit on Redis with no L1 beside a bare `GET` of the same key and a
 //! decode of its bytes; and the stored size beside the directory's JSON (`redis_bytes`).
 
-use std::sync::Arc;
-
 use cache_core::{DirectoryCache, Outcome};
 use cache_redis::RedisBackend;
 use criterion::Criterion;
@@ -17,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = runtime.block_on(RedisBackend::builder(&server.url()).build())?;
     let cache = DirectoryCache::builder()
         .source(upstream.client()?)
-        .backend(Arc::new(backend.clone()))
+        .backend(backend.clone())
         .refresh_ahead(0.0)
         .build()?;
     let id = upstream.directory_id();

@@ -9,12 +9,20 @@ use async_trait::async_trait;
 use crate::{CachedDirectory, DirectoryId, Error};
 
 /// What a [`CacheBackend::put`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum PutOutcome {
     /// The copy was stored.
     Written,
-    /// The backend holds a copy checked upstream later than this one, and kept it.
-    KeptNewer,
+    /// The backend holds a copy checked upstream later than this one, and kept it: here it
+    /// is, so that the caller can answer with it without reading it again.
+    KeptNewer(Arc<CachedDirectory>),
+}
+
+impl PutOutcome {
+    /// Whether the copy was stored.
+    pub fn is_written(&self) -> bool {
+        matches!(self, Self::Written)
+    }
 }
 
 /// Where cached directories are stored: in process ([`crate::MemoryBackend`]) or shared (Redis).
@@ -22,6 +30,10 @@ pub enum PutOutcome {
 /// The core is small and has no default methods; conveniences live in [`CacheBackendExt`].
 /// Backends are used as `Arc<dyn CacheBackend>`.
 #[async_trait]
+#[allow(
+    clippy::len_without_is_empty,
+    reason = "the core trait stays small: is_empty is a convenience of CacheBackendExt"
+)]
 pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
     /// The cached copy of `id`, fresh or not, if the backend has one.
     ///
@@ -46,6 +58,10 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
     /// The ids of every cached directory.
     async fn list(&self) -> Result<Vec<DirectoryId>, Error>;
 
+    /// How many directories are cached (for statistics; a backend counts without listing
+    /// where it can).
+    async fn len(&self) -> Result<usize, Error>;
+
     /// Whether the backend can be reached now (for readiness probes).
     async fn ping(&self) -> Result<(), Error>;
 
@@ -62,11 +78,6 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
 /// Conveniences over any [`CacheBackend`].
 #[async_trait]
 pub trait CacheBackendExt: CacheBackend {
-    /// How many directories are cached.
-    async fn len(&self) -> Result<usize, Error> {
-        Ok(self.list().await?.len())
-    }
-
     /// Whether no directory is cached.
     async fn is_empty(&self) -> Result<bool, Error> {
         Ok(self.len().await? == 0)
@@ -100,6 +111,10 @@ impl<T: CacheBackend + ?Sized> CacheBackend for Arc<T> {
 
     async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
         (**self).list().await
+    }
+
+    async fn len(&self) -> Result<usize, Error> {
+        (**self).len().await
     }
 
     async fn ping(&self) -> Result<(), Error> {

@@ -5,17 +5,17 @@ use std::time::{Duration, SystemTime};
 
 use audit::{AuditEventKind, Auditor};
 use futures::{FutureExt, Stream, StreamExt};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::flight::{Flights, SharedRefresh};
 use crate::listener::{ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange};
 use crate::metrics::{self, RequestMetrics};
-use crate::refresh::{Cause, RefreshKind, RefreshRequest, Refresher};
+use crate::pipeline::Pipeline;
+use crate::refresh::{Cause, RefreshRequest};
 use crate::stats::StatsRecorder;
 use crate::{
-    CacheBackend, CacheBackendExt, CacheStats, CachedDirectory, Clock, DirectoryId,
-    DirectorySource, Error, Fingerprint, Limits, MemoryBackend, Outcome, TtlMatrix,
+    CacheBackend, CacheStats, CachedDirectory, Clock, DirectoryId, DirectorySource, Error, Limits,
+    MemoryBackend, Outcome, TtlMatrix,
 };
 
 /// A directory as answered by [`DirectoryCache::get`].
@@ -25,29 +25,6 @@ pub struct Lookup {
     pub directory: Arc<CachedDirectory>,
     /// How it was served.
     pub outcome: Outcome,
-}
-
-/// What a consistency verification found.
-#[derive(Clone, Debug, Serialize)]
-#[non_exhaustive]
-pub struct VerifyReport {
-    /// The directory.
-    pub directory_id: DirectoryId,
-    /// Whether the cached copy differed from upstream (or there was none).
-    pub changed: bool,
-    /// `unchanged` (revalidated), `changed` (overwritten) or `filled` (nothing was cached).
-    pub result: &'static str,
-    /// How upstream was asked: `conditional` (validators known) or `fingerprint`.
-    pub method: &'static str,
-    /// The fingerprint of the copy that was cached before, if any.
-    pub previous_fingerprint: Option<Fingerprint>,
-    /// The fingerprint cached now.
-    pub fingerprint: Fingerprint,
-    /// How many entries are cached now.
-    pub entry_count: usize,
-    /// When the cached copy now expires.
-    #[serde(with = "rfc3339")]
-    pub expires_at: SystemTime,
 }
 
 /// The cache pipeline: hit / miss / stale, one upstream fetch per directory however many
@@ -67,12 +44,12 @@ pub struct VerifyReport {
 /// ```
 #[derive(Clone, Debug)]
 pub struct DirectoryCache {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    refresher: Arc<Refresher>,
+pub(crate) struct Inner {
+    pub(crate) pipeline: Arc<Pipeline>,
     flights: Arc<Flights>,
     stale_if_error: Duration,
     stale_retry_budget: Duration,
@@ -104,9 +81,9 @@ impl DirectoryCache {
 
     async fn lookup(&self, id: &DirectoryId, started: quanta::Instant) -> Result<Lookup, Error> {
         let inner = &*self.inner;
-        let refresher = &*inner.refresher;
-        let backend: &dyn CacheBackend = &*refresher.backend;
-        let now = refresher.clock.now_given(started);
+        let pipeline = &*inner.pipeline;
+        let backend: &dyn CacheBackend = &*pipeline.backend;
+        let now = pipeline.clock.now_given(started);
         // The hit path: an in-process copy, no I/O, no future to allocate.
         if let Some(directory) = backend.peek(id)
             && directory.is_fresh_at(now)
@@ -117,11 +94,11 @@ impl DirectoryCache {
             Ok(cached) => cached,
             Err(e) => {
                 // An unreadable or unreachable copy is a miss, never a failed request.
-                refresher.backend_failed("get", id, &e);
+                pipeline.backend_failed("get", id, &e);
                 None
             }
         };
-        let now = refresher.clock.now();
+        let now = pipeline.clock.now();
         if let Some(directory) = cached.as_ref().filter(|d| d.is_fresh_at(now)) {
             return Ok(self.hit(Arc::clone(directory), now));
         }
@@ -143,11 +120,11 @@ impl DirectoryCache {
                 outcome: Outcome::Miss,
             }),
             (Err(e), Some(directory)) if e.allows_stale() => {
-                refresher.auditor.record(
+                pipeline.auditor.record(
                     AuditEventKind::StaleServed,
                     id.as_str(),
                     json!({
-                        "expired_seconds_ago": refresher.clock.since(directory.expires_at()).as_secs(),
+                        "expired_seconds_ago": pipeline.clock.since(directory.expires_at()).as_secs(),
                         "fingerprint": directory.fingerprint().as_str(),
                         "error": e.to_string(),
                     }),
@@ -163,7 +140,7 @@ impl DirectoryCache {
 
     fn hit(&self, directory: Arc<CachedDirectory>, now: SystemTime) -> Lookup {
         self.refresh_ahead_if_due(&directory, now);
-        let auditor = &self.inner.refresher.auditor;
+        let auditor = &self.inner.pipeline.auditor;
         if auditor.hits_enabled() {
             auditor.hit(directory.directory_id().as_str(), Value::Null);
         }
@@ -175,10 +152,10 @@ impl DirectoryCache {
 
     /// Joins the refresh of `request.id` under way, or starts it (now, not when awaited).
     fn refresh(&self, request: RefreshRequest) -> SharedRefresh {
-        let refresher = Arc::clone(&self.inner.refresher);
+        let pipeline = Arc::clone(&self.inner.pipeline);
         let id = request.id.clone();
         self.inner.flights.join(&id, move || {
-            async move { refresher.refresh(request).await }.boxed()
+            async move { pipeline.refresh(request).await }.boxed()
         })
     }
 
@@ -204,90 +181,26 @@ impl DirectoryCache {
         }));
     }
 
-    /// Checks the cached copy of `id` against upstream: a conditional request when validators
-    /// are known, else a fingerprint comparison. Unchanged: the TTL restarts (`revalidated`).
-    /// Changed: the copy is overwritten, listeners are told, and `consistency_mismatch` is
-    /// audited. Nothing cached: the directory is filled.
-    pub async fn verify(&self, id: &DirectoryId) -> Result<VerifyReport, Error> {
-        let refresher = &*self.inner.refresher;
-        let cached = match refresher.backend.get(id).await {
-            Ok(cached) => cached,
-            Err(e) => {
-                refresher.backend_failed("get", id, &e);
-                None
-            }
-        };
-        let method = match &cached {
-            Some(d) if d.etag().is_some() || d.last_modified().is_some() => "conditional",
-            _ => "fingerprint",
-        };
-        let previous_fingerprint = cached.as_ref().map(|d| d.fingerprint().clone());
-        let refreshed = refresher
-            .refresh(RefreshRequest {
-                id: id.clone(),
-                seen: cached,
-                retry_budget: None,
-                cause: Cause::Verify,
-            })
-            .await;
-        let refreshed = match refreshed {
-            Ok(refreshed) => refreshed,
-            Err(e) => {
-                metrics::verification("error");
-                return Err(e);
-            }
-        };
-        let result = match refreshed.kind {
-            RefreshKind::Populated => "filled",
-            RefreshKind::Overwritten => "changed",
-            RefreshKind::Revalidated | RefreshKind::Joined => "unchanged",
-        };
-        metrics::verification(result);
-        let directory = &refreshed.directory;
-        if refreshed.kind == RefreshKind::Overwritten {
-            refresher.auditor.record(
-                AuditEventKind::ConsistencyMismatch,
-                id.as_str(),
-                json!({
-                    "method": method,
-                    "previous_fingerprint": previous_fingerprint.as_ref().map(Fingerprint::as_str),
-                    "fingerprint": directory.fingerprint().as_str(),
-                    "entry_count": directory.entry_count(),
-                }),
-            );
-        }
-        Ok(VerifyReport {
-            directory_id: id.clone(),
-            changed: result != "unchanged",
-            result,
-            method,
-            previous_fingerprint,
-            fingerprint: directory.fingerprint().clone(),
-            entry_count: directory.entry_count(),
-            expires_at: directory.expires_at(),
-        })
-    }
-
     /// Removes `id` from the cache (every instance, for a shared backend), tells listeners and
     /// audits it. `true` if a copy was cached.
     pub async fn invalidate(&self, id: &DirectoryId) -> Result<bool, Error> {
-        let refresher = &*self.inner.refresher;
-        let removed = refresher.backend.remove(id).await.inspect_err(|e| {
-            refresher.backend_failed("remove", id, e);
+        let pipeline = &*self.inner.pipeline;
+        let removed = pipeline.backend.remove(id).await.inspect_err(|e| {
+            pipeline.backend_failed("remove", id, e);
         })?;
-        refresher.publish_invalidation(id).await;
+        pipeline.publish_invalidation(id).await;
         metrics::invalidation();
-        refresher.auditor.record(
+        pipeline.auditor.record(
             AuditEventKind::CacheInvalidate,
             id.as_str(),
             json!({ "removed": removed }),
         );
-        refresher.notifier.notify(DirectoryChange::new(
+        pipeline.notifier.notify(DirectoryChange::new(
             ChangeKind::Invalidate,
             id.clone(),
             None,
             0,
-            refresher.clock.now(),
+            pipeline.clock.now(),
         ));
         Ok(removed)
     }
@@ -307,11 +220,11 @@ impl DirectoryCache {
 
     /// Request statistics and the number of cached directories.
     pub async fn stats(&self) -> CacheStats {
-        let refresher = &*self.inner.refresher;
-        let size = match refresher.backend.len().await {
+        let pipeline = &*self.inner.pipeline;
+        let size = match pipeline.backend.len().await {
             Ok(size) => size,
             Err(e) => {
-                metrics::backend_error(refresher.backend.name(), "len");
+                metrics::backend_error(pipeline.backend.name(), "len");
                 tracing::warn!(error = %e, "cache backend failed to count directories");
                 0
             }
@@ -321,17 +234,17 @@ impl DirectoryCache {
 
     /// Whether the backend can be reached (readiness).
     pub async fn ping(&self) -> Result<(), Error> {
-        self.inner.refresher.backend.ping().await
+        self.inner.pipeline.backend.ping().await
     }
 
     /// The backend this cache stores into.
     pub fn backend(&self) -> &Arc<dyn CacheBackend> {
-        &self.inner.refresher.backend
+        &self.inner.pipeline.backend
     }
 
     /// The TTL matrix.
     pub fn ttl(&self) -> &TtlMatrix {
-        &self.inner.refresher.ttl
+        &self.inner.pipeline.ttl
     }
 }
 
@@ -367,8 +280,15 @@ impl DirectoryCacheBuilder {
         self
     }
 
-    /// Where copies are stored (default: a [`MemoryBackend`] with default bounds).
-    pub fn backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+    /// Where copies are stored (default: a [`MemoryBackend`] with default bounds, which keeps
+    /// copies for the stale window and judges retention by this cache's clock). A backend
+    /// given here keeps its own retention and clock: build it with the same ones.
+    pub fn backend(self, backend: impl CacheBackend) -> Self {
+        self.shared_backend(Arc::new(backend))
+    }
+
+    /// Like [`Self::backend`], for a backend that is already shared.
+    pub fn shared_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
         self.backend = Some(backend);
         self
     }
@@ -466,20 +386,28 @@ impl DirectoryCacheBuilder {
             });
         }
         let auditor = self.auditor.unwrap_or_else(Auditor::disabled);
-        let backend = self
-            .backend
-            .unwrap_or_else(|| Arc::new(MemoryBackend::builder().auditor(auditor.clone()).build()));
+        let clock = self.clock.unwrap_or_default();
+        let stale_if_error = self.stale_if_error.unwrap_or(Duration::from_secs(3600));
+        let backend = self.backend.unwrap_or_else(|| {
+            Arc::new(
+                MemoryBackend::builder()
+                    .retention(stale_if_error)
+                    .clock(clock)
+                    .auditor(auditor.clone())
+                    .build(),
+            )
+        });
         let notifier = ChangeNotifier::new(
             self.listeners,
             self.listener_timeout.unwrap_or(Duration::from_secs(5)),
             auditor.clone(),
         );
-        let refresher = Refresher {
+        let pipeline = Pipeline {
             source,
             backend,
             ttl: self.ttl,
             limits: self.limits,
-            clock: self.clock.unwrap_or_default(),
+            clock,
             auditor,
             notifier,
             lock_lease: self.lock_lease.unwrap_or(Duration::from_secs(30)),
@@ -487,9 +415,9 @@ impl DirectoryCacheBuilder {
         };
         Ok(DirectoryCache {
             inner: Arc::new(Inner {
-                refresher: Arc::new(refresher),
+                pipeline: Arc::new(pipeline),
                 flights: Arc::default(),
-                stale_if_error: self.stale_if_error.unwrap_or(Duration::from_secs(3600)),
+                stale_if_error,
                 stale_retry_budget: self.stale_retry_budget.unwrap_or(Duration::from_secs(2)),
                 refresh_ahead_permille: (refresh_ahead * 1000.0).round() as u32,
                 warm_concurrency,
@@ -497,16 +425,5 @@ impl DirectoryCacheBuilder {
                 metrics: RequestMetrics::register(),
             }),
         })
-    }
-}
-
-mod rfc3339 {
-    use std::time::SystemTime;
-
-    use serde::Serializer;
-
-    pub(super) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        let text = crate::cached_directory::rfc3339(*at).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(&text)
     }
 }

@@ -29,7 +29,7 @@ use tokio::sync::Barrier;
 
 use crate::{
     CacheBackend, CacheBackendExt, CachedDirectory, DirectoryId, DirectoryMeta,
-    InvalidationDirective, PutOutcome, Ttl,
+    InvalidationDirective, InvalidationNotice, LockToken, PutOutcome, RefreshLock, Ttl,
 };
 
 /// Generates one `#[tokio::test]` per conformance behaviour, so that a failure names the
@@ -49,7 +49,11 @@ use crate::{
 #[macro_export]
 macro_rules! conformance_tests {
     ($setup:expr) => {
-        $crate::conformance_tests!(@each $setup;
+        $crate::conformance_tests!(@list test [$setup]);
+    };
+    // The one list of behaviours, handed to the test generator or to `run_all`.
+    (@list $mode:ident [$($arg:tt)*]) => {
+        $crate::conformance_tests!(@$mode [$($arg)*]
             ping_and_name,
             put_then_get_round_trips,
             get_unknown_is_none,
@@ -61,14 +65,22 @@ macro_rules! conformance_tests {
             concurrent_puts_leave_newest,
             expired_copy_is_still_returned,
             large_non_ascii_directory_round_trips,
+            peek_is_the_stored_copy_or_nothing,
+            refresh_lock_excludes_until_released,
+            refresh_lock_waiters_wake_on_release,
+            refresh_lock_of_a_dead_holder_expires,
+            invalidation_notices_reach_subscribers,
         );
     };
-    (@each $setup:expr; $($behaviour:ident),* $(,)?) => {$(
+    (@test [$setup:expr] $($behaviour:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $behaviour() {
             let (_guard, backend) = $setup.await;
             $crate::conformance::$behaviour(backend).await;
         }
+    )*};
+    (@run [$backend:expr] $($behaviour:ident),* $(,)?) => {$(
+        $crate::conformance::$behaviour(::std::sync::Arc::clone(&$backend)).await;
     )*};
 }
 
@@ -145,17 +157,7 @@ pub fn now_millis() -> SystemTime {
 
 /// Runs every behaviour in turn on `backend`.
 pub async fn run_all(backend: Arc<dyn CacheBackend>) {
-    ping_and_name(Arc::clone(&backend)).await;
-    put_then_get_round_trips(Arc::clone(&backend)).await;
-    get_unknown_is_none(Arc::clone(&backend)).await;
-    older_put_keeps_newer(Arc::clone(&backend)).await;
-    newer_or_equal_put_replaces(Arc::clone(&backend)).await;
-    remove_then_gone(Arc::clone(&backend)).await;
-    list_shows_puts_not_removals(Arc::clone(&backend)).await;
-    len_and_contains_agree(Arc::clone(&backend)).await;
-    concurrent_puts_leave_newest(Arc::clone(&backend)).await;
-    expired_copy_is_still_returned(Arc::clone(&backend)).await;
-    large_non_ascii_directory_round_trips(backend).await;
+    crate::conformance_tests!(@list run [backend]);
 }
 
 /// The backend answers `ping` and has a short lowercase name.
@@ -176,9 +178,8 @@ pub async fn put_then_get_round_trips(backend: Arc<dyn CacheBackend>) {
     let first = sample_directory("conformance.round-trip", 3, now_millis());
     clean(&*backend, &[first.directory_id()]).await;
 
-    assert_eq!(
-        put(&*backend, &first).await,
-        PutOutcome::Written,
+    assert!(
+        put(&*backend, &first).await.is_written(),
         "[{name}] the first put of a directory must be written"
     );
     assert_same(name, &first, &get(&*backend, first.directory_id()).await);
@@ -190,9 +191,8 @@ pub async fn put_then_get_round_trips(backend: Arc<dyn CacheBackend>) {
             .revalidated(later, Ttl::from_secs(60).expect("60 s is a valid TTL"))
             .expect("a sample directory revalidates"),
     );
-    assert_eq!(
-        put(&*backend, &revalidated).await,
-        PutOutcome::Written,
+    assert!(
+        put(&*backend, &revalidated).await.is_written(),
         "[{name}] a later copy must be written"
     );
     assert_same(
@@ -219,8 +219,8 @@ pub async fn get_unknown_is_none(backend: Arc<dyn CacheBackend>) {
     }
 }
 
-/// A copy checked upstream earlier than the stored one is refused (`KeptNewer`) and the stored
-/// one stays.
+/// A copy checked upstream earlier than the stored one is refused (`KeptNewer`, carrying the
+/// stored copy) and the stored one stays.
 pub async fn older_put_keeps_newer(backend: Arc<dyn CacheBackend>) {
     let name = backend.name();
     let now = now_millis();
@@ -232,12 +232,11 @@ pub async fn older_put_keeps_newer(backend: Arc<dyn CacheBackend>) {
     );
     clean(&*backend, &[newer.directory_id()]).await;
 
-    assert_eq!(put(&*backend, &newer).await, PutOutcome::Written);
-    assert_eq!(
-        put(&*backend, &older).await,
-        PutOutcome::KeptNewer,
-        "[{name}] a put of an older copy must report KeptNewer"
-    );
+    assert!(put(&*backend, &newer).await.is_written());
+    match put(&*backend, &older).await {
+        PutOutcome::KeptNewer(kept) => assert_same(name, &newer, &Some(kept)),
+        PutOutcome::Written => panic!("[{name}] a put of an older copy must report KeptNewer"),
+    }
     assert_same(name, &newer, &get(&*backend, newer.directory_id()).await);
 }
 
@@ -252,16 +251,14 @@ pub async fn newer_or_equal_put_replaces(backend: Arc<dyn CacheBackend>) {
     let equal = sample_directory(id, 5, now + Duration::from_millis(1_000));
     clean(&*backend, &[first.directory_id()]).await;
 
-    assert_eq!(put(&*backend, &first).await, PutOutcome::Written);
-    assert_eq!(
-        put(&*backend, &newer).await,
-        PutOutcome::Written,
+    assert!(put(&*backend, &first).await.is_written());
+    assert!(
+        put(&*backend, &newer).await.is_written(),
         "[{name}] a put of a newer copy must be written"
     );
     assert_same(name, &newer, &get(&*backend, newer.directory_id()).await);
-    assert_eq!(
-        put(&*backend, &equal).await,
-        PutOutcome::Written,
+    assert!(
+        put(&*backend, &equal).await.is_written(),
         "[{name}] a put with an equal checked_at must be written"
     );
     assert_same(name, &equal, &get(&*backend, equal.directory_id()).await);
@@ -330,7 +327,7 @@ pub async fn list_shows_puts_not_removals(backend: Arc<dyn CacheBackend>) {
     );
 }
 
-/// `CacheBackendExt::len`, `is_empty` and `contains` agree with `list`, `put` and `remove`.
+/// `len`, `is_empty` and `contains` agree with `list`, `put` and `remove`.
 pub async fn len_and_contains_agree(backend: Arc<dyn CacheBackend>) {
     let name = backend.name();
     let now = now_millis();
@@ -417,9 +414,8 @@ pub async fn concurrent_puts_leave_newest(backend: Arc<dyn CacheBackend>) {
         let (checked_at, outcome) = writer.await.expect("a writer task panicked");
         let outcome = outcome.unwrap_or_else(|e| panic!("[{name}] a concurrent put failed: {e}"));
         if checked_at == newest.checked_at() {
-            assert_eq!(
-                outcome,
-                PutOutcome::Written,
+            assert!(
+                outcome.is_written(),
                 "[{name}] the newest copy's put must be written"
             );
         }
@@ -440,9 +436,8 @@ pub async fn expired_copy_is_still_returned(backend: Arc<dyn CacheBackend>) {
         "the fixture must be expired"
     );
 
-    assert_eq!(
-        put(&*backend, &directory).await,
-        PutOutcome::Written,
+    assert!(
+        put(&*backend, &directory).await.is_written(),
         "[{name}] an expired copy is still written"
     );
     assert_same(
@@ -461,7 +456,7 @@ pub async fn large_non_ascii_directory_round_trips(backend: Arc<dyn CacheBackend
     clean(&*backend, &[large.directory_id(), empty.directory_id()]).await;
 
     for directory in [&large, &empty] {
-        assert_eq!(put(&*backend, directory).await, PutOutcome::Written);
+        assert!(put(&*backend, directory).await.is_written());
         let found = get(&*backend, directory.directory_id()).await;
         assert_same(name, directory, &found);
         let entries = found
@@ -481,6 +476,165 @@ pub async fn large_non_ascii_directory_round_trips(backend: Arc<dyn CacheBackend
             .all(|e| e.name().is_some_and(|n| !n.is_ascii())),
         "the fixture must have non-ASCII names"
     );
+}
+
+/// `peek` answers at once with the copy `get` answers, or with nothing for a backend that
+/// keeps nothing in process, and never with a removed copy.
+pub async fn peek_is_the_stored_copy_or_nothing(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let directory = sample_directory("conformance.peek", 3, now_millis());
+    let id = directory.directory_id();
+    clean(&*backend, &[id]).await;
+    assert!(
+        backend.peek(id).is_none(),
+        "[{name}] peek of a directory never put"
+    );
+
+    put(&*backend, &directory).await;
+    if let Some(peeked) = backend.peek(id) {
+        assert_same(name, &directory, &Some(peeked));
+    }
+    remove(&*backend, id).await;
+    assert!(
+        backend.peek(id).is_none(),
+        "[{name}] peek after remove must be None"
+    );
+}
+
+/// The refresh lock has one holder at a time: a second acquire is refused, a wrong token
+/// neither extends nor releases it, and the holder's release frees it.
+pub async fn refresh_lock_excludes_until_released(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let Some(lock) = backend.refresh_lock() else {
+        return;
+    };
+    let id = DirectoryId::new("conformance.lock-excludes").expect("valid id");
+    let lease = Duration::from_secs(10);
+    let token = acquire(name, lock, &id, lease)
+        .await
+        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"));
+    assert!(
+        acquire(name, lock, &id, lease).await.is_none(),
+        "[{name}] a held lock must refuse a second holder"
+    );
+    let stranger = LockToken::new("conformance-stranger");
+    assert!(
+        lock.extend(&id, &token, lease).await.expect("extend"),
+        "[{name}] the holder must be able to extend its lock"
+    );
+    assert!(
+        !lock.extend(&id, &stranger, lease).await.expect("extend"),
+        "[{name}] a wrong token must not extend the lock"
+    );
+    lock.release(&id, &stranger).await.expect("release");
+    assert!(
+        acquire(name, lock, &id, lease).await.is_none(),
+        "[{name}] a wrong token must not release the lock"
+    );
+    lock.release(&id, &token).await.expect("release");
+    let again = acquire(name, lock, &id, lease)
+        .await
+        .unwrap_or_else(|| panic!("[{name}] a released lock must be acquired again"));
+    lock.release(&id, &again).await.expect("release");
+}
+
+/// A waiter on a held lock wakes when it is released, not when its timeout passes.
+pub async fn refresh_lock_waiters_wake_on_release(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let Some(lock) = backend.refresh_lock() else {
+        return;
+    };
+    let id = DirectoryId::new("conformance.lock-wakes").expect("valid id");
+    let token = acquire(name, lock, &id, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"));
+    let timeout = Duration::from_secs(20);
+    let started = tokio::time::Instant::now();
+    let (waited, ()) = tokio::join!(lock.wait_released(&id, timeout), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        lock.release(&id, &token).await.expect("release");
+    });
+    waited.unwrap_or_else(|e| panic!("[{name}] wait_released failed: {e}"));
+    assert!(
+        started.elapsed() < timeout / 2,
+        "[{name}] a waiter took {:?} to see a release after 200 ms",
+        started.elapsed()
+    );
+}
+
+/// A lock whose holder died (never released) is free again once its lease has passed.
+pub async fn refresh_lock_of_a_dead_holder_expires(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let Some(lock) = backend.refresh_lock() else {
+        return;
+    };
+    let id = DirectoryId::new("conformance.lock-expires").expect("valid id");
+    let lease = Duration::from_millis(300);
+    let _dead = acquire(name, lock, &id, lease)
+        .await
+        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"));
+    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    let token = acquire(name, lock, &id, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("[{name}] the lock of a dead holder must expire with its lease"));
+    lock.release(&id, &token).await.expect("release");
+}
+
+/// A published notice reaches every subscriber, the publisher's own included.
+pub async fn invalidation_notices_reach_subscribers(backend: Arc<dyn CacheBackend>) {
+    let name = backend.name();
+    let Some(notices) = backend.invalidations() else {
+        return;
+    };
+    let id = DirectoryId::new("conformance.notice").expect("valid id");
+    let mut first = notices.subscribe();
+    let mut second = notices.subscribe();
+    // A subscriber may still be connecting: publish until the notice arrives.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            notices
+                .publish(&id)
+                .await
+                .unwrap_or_else(|e| panic!("[{name}] publish failed: {e}"));
+            let wait = tokio::time::sleep(Duration::from_millis(500));
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    notice = first.recv() => {
+                        if notice.ok() == Some(InvalidationNotice::Directory(id.clone())) {
+                            return;
+                        }
+                    }
+                    () = &mut wait => break,
+                }
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "[{name}] a published notice never arrived");
+    let also = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if second.recv().await.ok() == Some(InvalidationNotice::Directory(id.clone())) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        also.is_ok(),
+        "[{name}] a second subscriber did not hear the notice"
+    );
+}
+
+async fn acquire(
+    name: &str,
+    lock: &dyn RefreshLock,
+    id: &DirectoryId,
+    lease: Duration,
+) -> Option<LockToken> {
+    lock.try_acquire(id, lease)
+        .await
+        .unwrap_or_else(|e| panic!("[{name}] acquiring the lock of `{id}` failed: {e}"))
 }
 
 fn assert_same(name: &str, expected: &CachedDirectory, found: &Option<Arc<CachedDirectory>>) {

@@ -10,11 +10,13 @@ mod flight;
 mod listener;
 mod memory;
 mod metrics;
+mod pipeline;
 mod refresh;
 mod source;
 mod source_error;
 mod stats;
 mod ttl;
+mod verify;
 mod webhook;
 
 #[cfg(feature = "conformance")]
@@ -24,7 +26,7 @@ pub use backend::{
     CacheBackend, CacheBackendExt, InvalidationNotice, InvalidationNotices, LockToken, PutOutcome,
     RefreshLock,
 };
-pub use cache::{DirectoryCache, DirectoryCacheBuilder, Lookup, VerifyReport};
+pub use cache::{DirectoryCache, DirectoryCacheBuilder, Lookup};
 pub use cached_directory::{CachedDirectory, DirectoryMeta, InvalidationDirective, Limits};
 pub use clock::Clock;
 pub use directory_id::{DirectoryId, MAX_DIRECTORY_ID_LEN};
@@ -40,6 +42,7 @@ pub use source::DirectorySource;
 pub use source_error::{SourceError, SourceErrorKind};
 pub use stats::{CacheStats, Outcome};
 pub use ttl::{Ttl, TtlMatrix};
+pub use verify::{VerifyMethod, VerifyReport, VerifyResult};
 pub use webhook::{SIGNATURE_HEADER, WebhookListener, WebhookListenerBuilder};
 
 pub use genesys_client::{DirectorySnapshot, Entry, FetchOptions, FetchOutcome, Fingerprint};

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use audit::{AuditEventKind, Auditor};
@@ -17,7 +17,8 @@ use moka::sync::Cache;
 use serde_json::json;
 
 use crate::{
-    CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotices, PutOutcome, RefreshLock,
+    CacheBackend, CachedDirectory, Clock, DirectoryId, Error, InvalidationNotices, PutOutcome,
+    RefreshLock,
 };
 
 const EVICTIONS: &str = "dircache_evictions_total";
@@ -70,6 +71,7 @@ pub struct MemoryBackend {
     cache: Cache<DirectoryId, Arc<CachedDirectory>>,
     ledger: Arc<Ledger>,
     bounds: Bounds,
+    retained: RetainAfterExpiry,
 }
 
 impl MemoryBackend {
@@ -103,6 +105,11 @@ impl MemoryBackend {
     pub fn run_pending_tasks(&self) {
         self.cache.run_pending_tasks();
     }
+
+    /// The clock this backend judges retention by.
+    pub fn clock(&self) -> Clock {
+        self.retained.clock
+    }
 }
 
 impl fmt::Debug for MemoryBackend {
@@ -120,7 +127,12 @@ impl fmt::Debug for MemoryBackend {
 #[async_trait]
 impl CacheBackend for MemoryBackend {
     async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
-        Ok(self.cache.get(id))
+        // moka drops a copy on its own timer; this clock decides, so that a copy past its
+        // retention is gone at the same moment for the pipeline, whatever moka's timer says.
+        Ok(self
+            .cache
+            .get(id)
+            .filter(|directory| self.retained.remaining(directory) != Some(Duration::ZERO)))
     }
 
     fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
@@ -143,7 +155,7 @@ impl CacheBackend for MemoryBackend {
                 self.ledger.stored(&directory);
                 Ok(PutOutcome::Written)
             }
-            CompResult::Unchanged(_) => Ok(PutOutcome::KeptNewer),
+            CompResult::Unchanged(stored) => Ok(PutOutcome::KeptNewer(stored.into_value())),
             CompResult::StillNone(_) | CompResult::Removed(_) => Err(Error::Backend {
                 backend: "memory",
                 reason: format!(
@@ -161,6 +173,11 @@ impl CacheBackend for MemoryBackend {
 
     async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
         Ok(self.cache.iter().map(|(id, _)| (*id).clone()).collect())
+    }
+
+    async fn len(&self) -> Result<usize, Error> {
+        self.cache.run_pending_tasks();
+        Ok(usize::try_from(self.cache.entry_count()).unwrap_or(usize::MAX))
     }
 
     async fn ping(&self) -> Result<(), Error> {
@@ -188,6 +205,7 @@ impl CacheBackend for MemoryBackend {
 pub struct MemoryBackendBuilder {
     bounds: Bounds,
     auditor: Auditor,
+    clock: Clock,
 }
 
 impl Default for MemoryBackendBuilder {
@@ -199,6 +217,7 @@ impl Default for MemoryBackendBuilder {
                 retention: Duration::from_secs(3600),
             },
             auditor: Auditor::disabled(),
+            clock: Clock::new(),
         }
     }
 }
@@ -232,6 +251,12 @@ impl MemoryBackendBuilder {
         self
     }
 
+    /// The clock retention is judged by (default [`Clock::new`]); give it the pipeline's.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Builds the backend and registers its metrics with the installed recorder.
     pub fn build(self) -> MemoryBackend {
         describe();
@@ -255,6 +280,10 @@ impl MemoryBackendBuilder {
                 u64::from(min_weight).saturating_mul(max_entries),
             )
         };
+        let retained = RetainAfterExpiry {
+            retention,
+            clock: self.clock,
+        };
         let ledger = Arc::new(Ledger::new(self.auditor));
         let listener_ledger = Arc::clone(&ledger);
         let cache = Cache::builder()
@@ -268,7 +297,7 @@ impl MemoryBackendBuilder {
                     .unwrap_or(u32::MAX)
                     .max(min_weight)
             })
-            .expire_after(RetainAfterExpiry { retention })
+            .expire_after(retained)
             .eviction_listener(move |id, directory, cause| {
                 listener_ledger.removed(&id, &directory, cause);
             })
@@ -277,6 +306,7 @@ impl MemoryBackendBuilder {
             cache,
             ledger,
             bounds: self.bounds,
+            retained,
         }
     }
 }
@@ -289,16 +319,18 @@ struct Bounds {
     retention: Duration,
 }
 
-/// Keeps each copy until its `expires_at` plus the retention window.
+/// Keeps each copy until its `expires_at` plus the retention window, by the pipeline's clock.
+#[derive(Clone, Copy)]
 struct RetainAfterExpiry {
     retention: Duration,
+    clock: Clock,
 }
 
 impl RetainAfterExpiry {
     fn remaining(&self, directory: &CachedDirectory) -> Option<Duration> {
         // A retention too long to add to a time means "keep until evicted for size".
         let until = directory.expires_at().checked_add(self.retention)?;
-        Some(until.duration_since(SystemTime::now()).unwrap_or_default())
+        Some(until.duration_since(self.clock.now()).unwrap_or_default())
     }
 }
 
@@ -406,6 +438,7 @@ fn size_of_directory(directory: &CachedDirectory) -> i64 {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::time::SystemTime;
 
     use audit::MemoryAuditSink;
     use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
@@ -482,7 +515,7 @@ mod tests {
         for i in 0..30 {
             let directory = sample_directory(&format!("dir-{i:02}"), 20, now_millis());
             written.push(directory.clone());
-            assert_eq!(backend.put(directory).await.unwrap(), PutOutcome::Written);
+            assert!(backend.put(directory).await.unwrap().is_written());
         }
         backend.run_pending_tasks();
 
@@ -635,12 +668,15 @@ mod tests {
         let b_newer = sample_directory("gauge-b", 40, now + Duration::from_secs(1));
         let b_older = sample_directory("gauge-b", 2, now - Duration::from_secs(1));
         for directory in [&a, &b, &c, &b_newer] {
-            assert_eq!(
-                backend.put(Arc::clone(directory)).await.unwrap(),
-                PutOutcome::Written
+            assert!(
+                backend
+                    .put(Arc::clone(directory))
+                    .await
+                    .unwrap()
+                    .is_written()
             );
         }
-        assert_eq!(backend.put(b_older).await.unwrap(), PutOutcome::KeptNewer);
+        assert!(!backend.put(b_older).await.unwrap().is_written());
         assert!(backend.remove(c.directory_id()).await.unwrap());
         backend.run_pending_tasks();
 

@@ -3,15 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use audit::{AuditEventKind, Auditor};
+use audit::AuditEventKind;
 use genesys_client::{FetchOptions, FetchOutcome};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::listener::{ChangeKind, ChangeNotifier, DirectoryChange};
+use crate::listener::{ChangeKind, DirectoryChange};
+use crate::pipeline::Pipeline;
 use crate::{
-    CacheBackend, CachedDirectory, Clock, DirectoryId, DirectorySource, Error,
-    InvalidationDirective, Limits, PutOutcome, TtlMatrix, metrics,
+    CachedDirectory, DirectoryId, Error, InvalidationDirective, LockToken, PutOutcome, RefreshLock,
+    metrics,
 };
 
 /// What a refresh did to the cached copy.
@@ -65,47 +66,23 @@ pub(crate) struct RefreshRequest {
     pub(crate) cause: Cause,
 }
 
-/// Everything a refresh needs; shared by the cache handle and its refresh tasks.
-#[derive(Debug)]
-pub(crate) struct Refresher {
-    pub(crate) source: Arc<dyn DirectorySource>,
-    pub(crate) backend: Arc<dyn CacheBackend>,
-    pub(crate) ttl: TtlMatrix,
-    pub(crate) limits: Limits,
-    pub(crate) clock: Clock,
-    pub(crate) auditor: Auditor,
-    pub(crate) notifier: ChangeNotifier,
-    /// How long a cross-instance refresh lock is leased (renewed while the fetch runs).
-    pub(crate) lock_lease: Duration,
-    /// How long to wait for another instance's refresh before fetching ourselves.
-    pub(crate) lock_wait: Duration,
-}
-
-impl Refresher {
+impl Pipeline {
+    /// Refreshes `request.id` once for this process (the caller has joined the in-process
+    /// flight) and, on a shared backend, once for every instance: the instance holding the
+    /// refresh lock fetches, the others wait for its copy.
     pub(crate) async fn refresh(&self, request: RefreshRequest) -> Result<Refreshed, Error> {
-        if request.cause == Cause::Read
-            && let Some(newer) = self.newer_copy(&request).await
-        {
-            return Ok(newer);
-        }
         let Some(lock) = self.backend.refresh_lock() else {
+            // One process: the flight is the only coordination needed, and the caller read
+            // the backend just before joining it.
             return self.fetch_and_store(&request).await;
         };
         match lock.try_acquire(&request.id, self.lock_lease).await {
             Ok(Some(token)) => {
-                let fetch = self.fetch_and_store(&request);
-                tokio::pin!(fetch);
-                let mut renew = tokio::time::interval(self.lock_lease / 3);
-                renew.tick().await;
-                let result = loop {
-                    tokio::select! {
-                        result = &mut fetch => break result,
-                        _ = renew.tick() => {
-                            if let Err(e) = lock.extend(&request.id, &token, self.lock_lease).await {
-                                self.backend_failed("lock_extend", &request.id, &e);
-                            }
-                        }
-                    }
+                // Checked after taking the lock, not before: an instance that released the
+                // lock just before we took it has stored its copy by now.
+                let result = match self.newer_copy(&request).await {
+                    Some(newer) => Ok(newer),
+                    None => self.fetch_holding(lock, &request, &token).await,
                 };
                 if let Err(e) = lock.release(&request.id, &token).await {
                     self.backend_failed("lock_release", &request.id, &e);
@@ -118,8 +95,8 @@ impl Refresher {
                     self.backend_failed("lock_wait", &request.id, &e);
                 }
                 match self.newer_copy(&request).await {
-                    Some(newer) if request.cause == Cause::Read => Ok(newer),
-                    _ => self.fetch_and_store(&request).await,
+                    Some(newer) => Ok(newer),
+                    None => self.fetch_and_store(&request).await,
                 }
             }
             Err(e) => {
@@ -129,8 +106,37 @@ impl Refresher {
         }
     }
 
-    /// A fresh copy stored since the caller looked (by another caller or instance), if any.
+    /// Fetches and stores while renewing the held lock, so that a slow fetch keeps it.
+    async fn fetch_holding(
+        &self,
+        lock: &dyn RefreshLock,
+        request: &RefreshRequest,
+        token: &LockToken,
+    ) -> Result<Refreshed, Error> {
+        let fetch = self.fetch_and_store(request);
+        tokio::pin!(fetch);
+        let mut renew = tokio::time::interval(self.lock_lease / 3);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                result = &mut fetch => return result,
+                _ = renew.tick() => {
+                    if let Err(e) = lock.extend(&request.id, token, self.lock_lease).await {
+                        self.backend_failed("lock_extend", &request.id, &e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// For a read: a fresh copy another instance stored since the caller looked, if any. A
+    /// verification always asks upstream, so it never takes one.
     async fn newer_copy(&self, request: &RefreshRequest) -> Option<Refreshed> {
+        if request.cause == Cause::Verify {
+            return None;
+        }
+        // A failing read was already reported by the caller's own read just before; this
+        // one only decides whether to fetch, so a failure means "fetch".
         let stored = self.backend.get(&request.id).await.ok()??;
         let newer = match &request.seen {
             Some(seen) => stored.checked_at() > seen.checked_at(),
@@ -176,14 +182,12 @@ impl Refresher {
         let directory = Arc::new(directory);
         match self.backend.put(Arc::clone(&directory)).await {
             Ok(PutOutcome::Written) => {}
-            Ok(PutOutcome::KeptNewer) => {
+            Ok(PutOutcome::KeptNewer(newer)) => {
                 // A newer copy landed while we fetched: it is the better answer.
-                if let Ok(Some(newer)) = self.backend.get(id).await {
-                    return Ok(Refreshed {
-                        directory: newer,
-                        kind: RefreshKind::Joined,
-                    });
-                }
+                return Ok(Refreshed {
+                    directory: newer,
+                    kind: RefreshKind::Joined,
+                });
             }
             // The copy is still the right answer for this caller, just not cached.
             Err(e) => self.backend_failed("put", id, &e),
@@ -269,30 +273,6 @@ impl Refresher {
         if kind == RefreshKind::Overwritten {
             self.publish_invalidation(id).await;
         }
-    }
-
-    /// Tells other instances to drop their in-process copy of `id`.
-    pub(crate) async fn publish_invalidation(&self, id: &DirectoryId) {
-        if let Some(notices) = self.backend.invalidations()
-            && let Err(e) = notices.publish(id).await
-        {
-            self.backend_failed("publish", id, &e);
-        }
-    }
-
-    /// Counts and audits a backend failure that the pipeline works around.
-    pub(crate) fn backend_failed(&self, operation: &'static str, id: &DirectoryId, error: &Error) {
-        metrics::backend_error(self.backend.name(), operation);
-        tracing::warn!(directory_id = %id, operation, error = %error, "cache backend failed");
-        self.auditor.record(
-            AuditEventKind::BackendError,
-            id.as_str(),
-            json!({
-                "backend": self.backend.name(),
-                "operation": operation,
-                "error": error.to_string(),
-            }),
-        );
     }
 }
 

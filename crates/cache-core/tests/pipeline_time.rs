@@ -115,6 +115,27 @@ async fn an_expired_copy_is_served_stale_while_upstream_fails_within_the_window(
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_default_backend_keeps_copies_for_the_whole_stale_window() {
+    // The default memory backend retains copies for the pipeline's stale window, judged by
+    // the pipeline's clock: with a two-hour window, a copy expired 90 minutes ago is served.
+    let source = Arc::new(ScriptedSource::new(entries(2, "a")));
+    let cache = cache_with(&source, |b| {
+        b.stale_if_error(Duration::from_secs(2 * 3600))
+            .refresh_ahead(0.0)
+    });
+    let dir = id("vendors");
+    cache.get(&dir).await.unwrap();
+    source.fail_with(Some(503));
+    tokio::time::advance(Duration::from_secs(300 + 90 * 60)).await;
+    let lookup = cache.get(&dir).await.unwrap();
+    assert_eq!(lookup.outcome, Outcome::Stale);
+    assert_eq!(lookup.directory.entry_count(), 2);
+    // Past the window, the copy is gone by the same clock.
+    tokio::time::advance(Duration::from_secs(31 * 60)).await;
+    assert!(cache.get(&dir).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_definite_upstream_answer_is_not_hidden_behind_a_stale_copy() {
     let source = Arc::new(ScriptedSource::new(entries(2, "a")));
     let cache = cache_with(&source, |b| b.refresh_ahead(0.0));

@@ -10,7 +10,7 @@ use audit::{AuditEventKind, Auditor, JsonLinesSink, MemoryAuditSink};
 use cache_core::{
     CacheBackend, CachedDirectory, ChangeKind, ChangeListener, DirectoryCache, DirectoryChange,
     DirectoryId, DirectorySnapshot, Entry, Error, InvalidationDirective, Limits, ListenerError,
-    MemoryBackend, Outcome, PutOutcome, Ttl,
+    MemoryBackend, Outcome, PutOutcome, Ttl, VerifyResult,
 };
 use genesys_mock::{Fault, GenesysMock, MockDirectory, Paging, Target};
 use serde_json::{Value, json};
@@ -85,7 +85,10 @@ async fn verify_finds_an_upstream_change(validators: bool, method: &str) {
 
     let unchanged = cache.verify(&dir).await.unwrap();
     assert!(!unchanged.changed);
-    assert_eq!((unchanged.result, unchanged.method), ("unchanged", method));
+    assert_eq!(
+        (unchanged.result.as_str(), unchanged.method.as_str()),
+        ("unchanged", method)
+    );
     let revalidated = cache.get(&dir).await.unwrap();
     assert_eq!(revalidated.outcome, Outcome::Hit);
     assert_eq!(
@@ -103,7 +106,7 @@ async fn verify_finds_an_upstream_change(validators: bool, method: &str) {
     });
     let changed = cache.verify(&dir).await.unwrap();
     assert!(changed.changed);
-    assert_eq!(changed.result, "changed");
+    assert_eq!(changed.result, VerifyResult::Changed);
     assert_ne!(
         changed.previous_fingerprint.as_ref(),
         Some(&changed.fingerprint)
@@ -136,7 +139,7 @@ async fn verify_of_an_uncached_directory_fills_it() {
     let mock = mock_with("vendors", MockDirectory::generated(5, 4));
     let cache = cache_for(&mock);
     let report = cache.verify(&id("vendors")).await.unwrap();
-    assert_eq!(report.result, "filled");
+    assert_eq!(report.result, VerifyResult::Filled);
     assert_eq!(
         cache.get(&id("vendors")).await.unwrap().outcome,
         Outcome::Hit
@@ -339,6 +342,9 @@ impl CacheBackend for CorruptOnce {
     async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
         self.inner.list().await
     }
+    async fn len(&self) -> Result<usize, Error> {
+        self.inner.len().await
+    }
     async fn ping(&self) -> Result<(), Error> {
         self.inner.ping().await
     }
@@ -359,10 +365,10 @@ async fn an_unreadable_stored_copy_is_a_miss_and_audited() {
     let sink = Arc::new(MemoryAuditSink::new());
     let cache = DirectoryCache::builder()
         .source(testkit::client(&mock))
-        .backend(Arc::new(CorruptOnce {
+        .backend(CorruptOnce {
             inner: MemoryBackend::builder().build(),
             corrupt: Mutex::new(true),
-        }))
+        })
         .auditor(Auditor::new(sink.clone(), "test"))
         .build()
         .unwrap();

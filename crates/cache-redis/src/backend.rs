@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use cache_core::{
-    CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotice, InvalidationNotices,
-    PutOutcome, RefreshLock,
+    CacheBackend, CachedDirectory, Clock, DirectoryId, Error, InvalidationNotice,
+    InvalidationNotices, PutOutcome, RefreshLock,
 };
 use redis::Value;
 use tokio::sync::broadcast;
@@ -56,6 +56,7 @@ pub(crate) struct Inner {
     pub(crate) keys: Keys,
     pub(crate) command_timeout: Duration,
     pub(crate) retention: Duration,
+    pub(crate) clock: Clock,
     pub(crate) notices: Notices,
     pub(crate) instance_tag: String,
     /// The server URLs with their passwords replaced, for `Debug`.
@@ -233,7 +234,7 @@ impl CacheBackend for RedisBackend {
     async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
         let inner = &*self.inner;
         let value = codec::encode(&directory)?;
-        let keep = keep_for(directory.expires_at(), inner.retention, SystemTime::now());
+        let keep = keep_for(directory.expires_at(), inner.retention, inner.clock.now());
         let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
         let mut invocation = PUT_NEWER.prepare_invoke();
         invocation
@@ -241,15 +242,22 @@ impl CacheBackend for RedisBackend {
             .arg(value)
             .arg(keep_ms)
             .arg(&codec::MAGIC[..]);
-        let written: i64 = inner
+        let answer: Value = inner
             .pool
             .invoke("put", inner.command_timeout, &invocation)
             .await?;
-        Ok(if written == 1 {
-            PutOutcome::Written
-        } else {
-            PutOutcome::KeptNewer
-        })
+        let id = directory.directory_id();
+        match answer {
+            Value::Int(1) => Ok(PutOutcome::Written),
+            Value::BulkString(kept) => {
+                Ok(PutOutcome::KeptNewer(Arc::new(codec::decode(id, &kept)?)))
+            }
+            other => Err(Error::Backend {
+                backend: "redis",
+                reason: format!("the newer-wins write of `{id}` answered {other:?}"),
+                source: None,
+            }),
+        }
     }
 
     async fn remove(&self, id: &DirectoryId) -> Result<bool, Error> {
@@ -277,6 +285,11 @@ impl CacheBackend for RedisBackend {
             self.scan_node(None, &mut found).await?;
         }
         Ok(found.into_iter().collect())
+    }
+
+    // Counting is listing (SCAN) until issue 11 keeps an index of the cached ids.
+    async fn len(&self) -> Result<usize, Error> {
+        Ok(self.list().await?.len())
     }
 
     async fn ping(&self) -> Result<(), Error> {

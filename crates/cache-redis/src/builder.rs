@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit::Auditor;
-use cache_core::Error;
+use cache_core::{Clock, Error};
 use redis::TlsCertificates;
 use redis::cluster::ClusterClient;
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +30,7 @@ pub struct RedisBackendBuilder {
     retention: Duration,
     auditor: Auditor,
     tls_roots: Option<Vec<u8>>,
+    clock: Clock,
 }
 
 impl RedisBackendBuilder {
@@ -43,6 +44,7 @@ impl RedisBackendBuilder {
             retention: Duration::from_secs(3600),
             auditor: Auditor::disabled(),
             tls_roots: None,
+            clock: Clock::new(),
         }
     }
 
@@ -78,6 +80,13 @@ impl RedisBackendBuilder {
     /// channel lost; default: nowhere).
     pub fn auditor(mut self, auditor: Auditor) -> Self {
         self.auditor = auditor;
+        self
+    }
+
+    /// The clock a key's retention is computed by (default [`Clock::new`]); give it the
+    /// pipeline's.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -179,6 +188,7 @@ impl RedisBackendBuilder {
                 keys,
                 command_timeout: self.command_timeout,
                 retention: self.retention,
+                clock: self.clock,
                 notices,
                 instance_tag,
                 shown_urls,

@@ -9,9 +9,10 @@ use redis::Script;
 /// `KEYS[1]` the directory key; `ARGV[1]` the value; `ARGV[2]` its PX in milliseconds;
 /// `ARGV[3]` the magic bytes. Reads only the first 21 bytes of the stored value (magic,
 /// version, flags, `checked_at`): the offsets of the magic and `checked_at` are the same in
-/// every format version. A stored value of ours with a later `checked_at` is kept (returns 0);
-/// anything else — nothing, an older or equal copy, a foreign or damaged value, a key of
-/// another type — is replaced (returns 1). `checked_at` has 15 decimal digits, which a Lua
+/// every format version. A stored value of ours with a later `checked_at` is kept and returned
+/// whole (so that the writer can answer with it without another round trip); anything else —
+/// nothing, an older or equal copy, a foreign or damaged value, a key of another type — is
+/// replaced (returns 1). `checked_at` has 15 decimal digits, which a Lua
 /// number (a double) holds exactly.
 pub(crate) static PUT_NEWER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -21,7 +22,7 @@ if type(head) == 'string' and string.len(head) == 21 and string.sub(head, 1, 4) 
   local stored = string.sub(head, 7, 21)
   local incoming = string.sub(ARGV[1], 7, 21)
   if string.match(stored, '^%d+$') and tonumber(stored) > tonumber(incoming) then
-    return 0
+    return redis.call('GET', KEYS[1])
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use cache_core::{
@@ -147,7 +146,7 @@ impl CacheBackend for TieredBackend {
         let local = inner.l1.get(id).await?;
         if local
             .as_ref()
-            .is_some_and(|c| c.is_fresh_at(SystemTime::now()))
+            .is_some_and(|c| c.is_fresh_at(inner.l1.clock().now()))
         {
             return Ok(local);
         }
@@ -187,11 +186,9 @@ impl CacheBackend for TieredBackend {
                 inner.l1.put(directory).await?;
                 Ok(PutOutcome::Written)
             }
-            Ok(PutOutcome::KeptNewer) => {
-                if let Ok(Some(newer)) = inner.l2.get(directory.directory_id()).await {
-                    inner.l1.put(newer).await?;
-                }
-                Ok(PutOutcome::KeptNewer)
+            Ok(PutOutcome::KeptNewer(newer)) => {
+                inner.l1.put(Arc::clone(&newer)).await?;
+                Ok(PutOutcome::KeptNewer(newer))
             }
             Err(e) => {
                 inner.l1.put(directory).await?;
@@ -210,6 +207,10 @@ impl CacheBackend for TieredBackend {
 
     async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
         self.inner.l2.list().await
+    }
+
+    async fn len(&self) -> Result<usize, Error> {
+        self.inner.l2.len().await
     }
 
     async fn ping(&self) -> Result<(), Error> {

@@ -1,19 +1,25 @@
 //! Several dircache instances (pipelines with their own Genesys clients) sharing one Redis:
-//! one upstream fetch between them, invalidation seen everywhere, newer-wins writes, and an
-//! unreadable stored value treated as a miss.
+//! one upstream fetch between them (the refresh lock re-checked once held), invalidation seen
+//! everywhere, newer-wins writes, and an unreadable stored value treated as a miss.
 
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use audit::AuditEventKind;
 use cache_core::conformance::{now_millis, sample_directory};
-use cache_core::{CacheBackend, Error, Outcome, PutOutcome};
+use cache_core::{
+    CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotices, Outcome, PutOutcome,
+    RefreshLock,
+};
+use cache_redis::RedisBackend;
 use genesys_mock::MockDirectory;
 use support::{id, instance, mock_with, redis_backend, tiered_backend};
 use testkit::RedisServer;
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, Notify};
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,16 +151,19 @@ async fn racing_writers_leave_the_newer_snapshot_whichever_writes_last() {
         let older = sample_directory(&name, 3, now - Duration::from_millis(500 + round));
         let newer = sample_directory(&name, 5, now + Duration::from_millis(round));
         if round == 0 {
-            // Newer first, then older: the older write is refused.
-            assert_eq!(one.put(newer.clone()).await.unwrap(), PutOutcome::Written);
-            assert_eq!(two.put(older.clone()).await.unwrap(), PutOutcome::KeptNewer);
+            // Newer first, then older: the older write is refused and the newer copy returned.
+            assert!(one.put(newer.clone()).await.unwrap().is_written());
+            match two.put(older.clone()).await.unwrap() {
+                PutOutcome::KeptNewer(kept) => assert_eq!(kept.meta(), newer.meta()),
+                PutOutcome::Written => panic!("an older copy replaced a newer one"),
+            }
         } else if round == 1 {
-            assert_eq!(two.put(older.clone()).await.unwrap(), PutOutcome::Written);
-            assert_eq!(one.put(newer.clone()).await.unwrap(), PutOutcome::Written);
+            assert!(two.put(older.clone()).await.unwrap().is_written());
+            assert!(one.put(newer.clone()).await.unwrap().is_written());
         } else {
             let (a, b) = tokio::join!(one.put(older.clone()), two.put(newer.clone()));
             a.unwrap();
-            assert_eq!(b.unwrap(), PutOutcome::Written);
+            assert!(b.unwrap().is_written());
         }
         let stored = one.get(older.directory_id()).await.unwrap().unwrap();
         assert_eq!(stored.meta(), newer.meta(), "round {round}");
@@ -219,7 +228,7 @@ async fn l1s_sharing_one_redis_backend_drop_each_others_copies() {
     let b = TieredBackend::new(MemoryBackend::builder().build(), shared);
     let directory = sample_directory("shared", 2, now_millis());
     let dir = directory.directory_id().clone();
-    assert_eq!(a.put(directory).await.unwrap(), PutOutcome::Written);
+    assert!(a.put(directory).await.unwrap().is_written());
     assert!(b.get(&dir).await.unwrap().is_some());
     assert!(
         b.l1().get(&dir).await.unwrap().is_some(),
@@ -235,4 +244,80 @@ async fn l1s_sharing_one_redis_backend_drop_each_others_copies() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// A Redis backend whose first `get` says when it has read and then waits to be let go, so
+/// that a test can make another instance fill and release its lock in between.
+#[derive(Debug)]
+struct ReadThenWait {
+    inner: RedisBackend,
+    read: Arc<Notify>,
+    go: Arc<Notify>,
+    first: AtomicBool,
+}
+
+#[async_trait]
+impl CacheBackend for ReadThenWait {
+    async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
+        let found = self.inner.get(id).await;
+        if self.first.swap(false, Ordering::SeqCst) {
+            self.read.notify_one();
+            self.go.notified().await;
+        }
+        found
+    }
+    fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
+        self.inner.peek(id)
+    }
+    async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
+        self.inner.put(directory).await
+    }
+    async fn remove(&self, id: &DirectoryId) -> Result<bool, Error> {
+        self.inner.remove(id).await
+    }
+    async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
+        self.inner.list().await
+    }
+    async fn len(&self) -> Result<usize, Error> {
+        self.inner.len().await
+    }
+    async fn ping(&self) -> Result<(), Error> {
+        self.inner.ping().await
+    }
+    fn refresh_lock(&self) -> Option<&dyn RefreshLock> {
+        self.inner.refresh_lock()
+    }
+    fn invalidations(&self) -> Option<&dyn InvalidationNotices> {
+        self.inner.invalidations()
+    }
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_locking_just_after_another_released_takes_its_copy_without_fetching() {
+    let server = RedisServer::start().expect("redis-server starts");
+    let mock = mock_with("vendors", MockDirectory::generated(8, 1), Duration::ZERO);
+    let (read, go) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let gated = ReadThenWait {
+        inner: redis_backend(&server.url()).await,
+        read: Arc::clone(&read),
+        go: Arc::clone(&go),
+        first: AtomicBool::new(true),
+    };
+    let (a, _) = instance(&mock, Arc::new(gated));
+    let (b, _) = instance(&mock, Arc::new(redis_backend(&server.url()).await));
+
+    // A reads Redis (nothing there) and is held before it asks for the refresh lock.
+    let a_get = tokio::spawn(async move { a.get(&id("vendors")).await });
+    read.notified().await;
+    // Meanwhile B fills the directory and releases its lock.
+    assert_eq!(b.get(&id("vendors")).await.unwrap().outcome, Outcome::Miss);
+    assert_eq!(mock.stats().requests_for("vendors"), 1);
+    // A takes the free lock, finds B's copy under it, and does not fetch again.
+    go.notify_one();
+    let lookup = a_get.await.unwrap().unwrap();
+    assert_eq!(lookup.directory.entry_count(), 8);
+    assert_eq!(mock.stats().requests_for("vendors"), 1);
 }

@@ -5,13 +5,17 @@ mod support;
 
 use std::time::Duration;
 
-use cache_core::{LockToken, RefreshLock};
+use cache_core::RefreshLock;
 use support::{id, redis_backend};
 use testkit::RedisServer;
 use tokio::time::Instant;
 
+// Exclusion, tokens, release and expiry as every backend must show them are in the
+// conformance suite (tests/conformance.rs); these are what Redis adds: other instances, the
+// key's PTTL, and waiters let go by a lease running out.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lock_expires_when_its_holder_dies() {
+async fn a_waiter_is_let_go_when_a_dead_holders_lease_ends() {
     let server = RedisServer::start().expect("redis-server starts");
     let holder = redis_backend(&server.url()).await;
     let other = redis_backend(&server.url()).await;
@@ -24,7 +28,6 @@ async fn the_lock_expires_when_its_holder_dies() {
     drop(holder);
     assert!(other.try_acquire(&dir, lease).await.unwrap().is_none());
 
-    // A waiter is let go by the lease expiring, long before its own timeout.
     let started = Instant::now();
     other
         .wait_released(&dir, Duration::from_secs(10))
@@ -35,29 +38,18 @@ async fn the_lock_expires_when_its_holder_dies() {
         waited < Duration::from_secs(1),
         "waited {waited:?} for a dead holder's lease"
     );
-
-    assert!(
-        other.try_acquire(&dir, lease).await.unwrap().is_some(),
-        "after the lease another instance acquires the lock"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_token_holder_extends_or_releases() {
+async fn extending_sets_the_lease_on_the_key() {
     let server = RedisServer::start().expect("redis-server starts");
     let backend = redis_backend(&server.url()).await;
     let dir = id("vendors");
-    let lease = Duration::from_secs(2);
-    let token = backend.try_acquire(&dir, lease).await.unwrap().unwrap();
-    let stranger = LockToken::new("not-the-token");
-
-    assert!(!backend.extend(&dir, &stranger, lease).await.unwrap());
-    backend.release(&dir, &stranger).await.unwrap();
-    assert!(
-        backend.try_acquire(&dir, lease).await.unwrap().is_none(),
-        "a release with another token leaves the lock held"
-    );
-
+    let token = backend
+        .try_acquire(&dir, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         backend
             .extend(&dir, &token, Duration::from_secs(60))
@@ -73,13 +65,6 @@ async fn only_the_token_holder_extends_or_releases() {
     assert!(
         ttl > 50_000,
         "the lease was extended to 60 s, PTTL is {ttl} ms"
-    );
-
-    backend.release(&dir, &token).await.unwrap();
-    assert!(backend.try_acquire(&dir, lease).await.unwrap().is_some());
-    assert!(
-        !backend.extend(&dir, &token, lease).await.unwrap(),
-        "a released token cannot extend a lock someone else took"
     );
 }
 

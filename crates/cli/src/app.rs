@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use audit::{AuditWriter, Auditor, JsonLinesSink};
-use cache_core::{CacheBackend, DirectoryCache, MemoryBackend, WebhookListener};
+use cache_core::{CacheBackend, Clock, DirectoryCache, MemoryBackend, WebhookListener};
 use cache_redis::{RedisBackend, TieredBackend};
 use genesys_client::GenesysClient;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -57,10 +57,13 @@ impl App {
             }
             None => (Auditor::disabled(), None),
         };
-        let backend = backend(config, &auditor).await?;
+        // One clock decides freshness and retention in the pipeline and every tier.
+        let clock = Clock::new();
+        let backend = backend(config, &auditor, clock).await?;
         let mut builder = DirectoryCache::builder()
             .source(client)
-            .backend(backend)
+            .shared_backend(backend)
+            .clock(clock)
             .ttl(config.ttl.clone())
             .limits(config.limits)
             .stale_if_error(config.stale_if_error)
@@ -102,18 +105,23 @@ impl App {
 }
 
 /// The cache backend. Every backend is one arm here.
-async fn backend(config: &Config, auditor: &Auditor) -> Result<Arc<dyn CacheBackend>, Failure> {
+async fn backend(
+    config: &Config,
+    auditor: &Auditor,
+    clock: Clock,
+) -> Result<Arc<dyn CacheBackend>, Failure> {
     // Expired copies are kept as long as stale-if-error may serve them, in every tier.
     let memory = || {
         MemoryBackend::builder()
             .retention(config.stale_if_error)
+            .clock(clock)
             .auditor(auditor.clone())
             .build()
     };
     match &config.backend.value {
         BackendSettings::Memory => Ok(Arc::new(memory())),
         BackendSettings::Redis { urls, prefix, l1 } => {
-            let redis = redis_backend(urls, prefix, config.stale_if_error, auditor).await?;
+            let redis = redis_backend(urls, prefix, config.stale_if_error, clock, auditor).await?;
             if *l1 {
                 Ok(Arc::new(TieredBackend::new(memory(), redis)))
             } else {
@@ -130,6 +138,7 @@ async fn redis_backend(
     urls: &Named<Vec<SecretString>>,
     prefix: &str,
     retention: Duration,
+    clock: Clock,
     auditor: &Auditor,
 ) -> Result<RedisBackend, Failure> {
     let builder = match urls.value.as_slice() {
@@ -139,6 +148,7 @@ async fn redis_backend(
     builder
         .prefix(prefix)
         .retention(retention)
+        .clock(clock)
         .auditor(auditor.clone())
         .build()
         .await

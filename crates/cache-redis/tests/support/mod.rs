@@ -44,7 +44,7 @@ pub fn instance(
     let sink = Arc::new(MemoryAuditSink::new());
     let cache = DirectoryCache::builder()
         .source(testkit::client(mock))
-        .backend(backend)
+        .shared_backend(backend)
         .auditor(Auditor::new(sink.clone(), "test-instance"))
         .build()
         .unwrap();

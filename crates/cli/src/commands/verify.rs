@@ -1,6 +1,6 @@
 //! `dircache verify ID`: checks the cached copy against Genesys and prints the report.
 
-use cache_core::{DirectoryId, Fingerprint, VerifyReport};
+use cache_core::{DirectoryId, Fingerprint, VerifyMethod, VerifyReport};
 
 use super::{print, rfc3339};
 use crate::app::App;
@@ -26,13 +26,13 @@ pub(super) async fn run(app: &App, id: &DirectoryId, output: ReportOutput) -> Re
 /// The report as readable lines.
 fn text(report: &VerifyReport) -> String {
     let how = match report.method {
-        "conditional" => "conditional request",
+        VerifyMethod::Conditional => "conditional request",
         _ => "fingerprint comparison",
     };
     format!(
         "{}: {} (by {how})\n  changed:     {}\n  fingerprint: {} (before: {})\n  entries:     {}\n  expires at:  {}",
         report.directory_id,
-        report.result,
+        report.result.as_str(),
         report.changed,
         report.fingerprint,
         report

@@ -1,0 +1,55 @@
+//! `Pipeline`: what every operation of the cache shares (source, backend, rules, clock, audit
+//! and listeners), and the reporting of backend failures the operations work around.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use audit::{AuditEventKind, Auditor};
+use serde_json::json;
+
+use crate::listener::ChangeNotifier;
+use crate::{CacheBackend, Clock, DirectoryId, DirectorySource, Error, Limits, TtlMatrix, metrics};
+
+/// What every operation of the cache shares: where directories come from and go to, the
+/// rules they are cached by, the clock, and who is told what happened. Owned by the
+/// [`DirectoryCache`](crate::DirectoryCache) handle and lent to its refresh tasks.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) source: Arc<dyn DirectorySource>,
+    pub(crate) backend: Arc<dyn CacheBackend>,
+    pub(crate) ttl: TtlMatrix,
+    pub(crate) limits: Limits,
+    pub(crate) clock: Clock,
+    pub(crate) auditor: Auditor,
+    pub(crate) notifier: ChangeNotifier,
+    /// How long a cross-instance refresh lock is leased (renewed while the fetch runs).
+    pub(crate) lock_lease: Duration,
+    /// How long to wait for another instance's refresh before fetching ourselves.
+    pub(crate) lock_wait: Duration,
+}
+
+impl Pipeline {
+    /// Tells other instances to drop their in-process copy of `id`.
+    pub(crate) async fn publish_invalidation(&self, id: &DirectoryId) {
+        if let Some(notices) = self.backend.invalidations()
+            && let Err(e) = notices.publish(id).await
+        {
+            self.backend_failed("publish", id, &e);
+        }
+    }
+
+    /// Counts and audits a backend failure that the pipeline works around.
+    pub(crate) fn backend_failed(&self, operation: &'static str, id: &DirectoryId, error: &Error) {
+        metrics::backend_error(self.backend.name(), operation);
+        tracing::warn!(directory_id = %id, operation, error = %error, "cache backend failed");
+        self.auditor.record(
+            AuditEventKind::BackendError,
+            id.as_str(),
+            json!({
+                "backend": self.backend.name(),
+                "operation": operation,
+                "error": error.to_string(),
+            }),
+        );
+    }
+}
