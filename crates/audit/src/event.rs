@@ -1,10 +1,12 @@
 //! The audit event: what happened to which directory, where and when.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
+
+use crate::timestamp::rfc3339;
 
 /// What happened: the `event` field of an audit line.
 ///
@@ -107,7 +109,8 @@ impl AuditEvent {
         details: Map<String, Value>,
     ) -> Self {
         AuditEvent {
-            timestamp: rfc3339_utc_millis(OffsetDateTime::now_utc()),
+            // Now is always within what RFC 3339 can write.
+            timestamp: rfc3339(SystemTime::now()).unwrap_or_default(),
             event,
             directory_id: directory_id.into(),
             instance_id: instance_id.into(),
@@ -116,26 +119,11 @@ impl AuditEvent {
     }
 }
 
-/// Fixed-width milliseconds (rather than `time`'s shortest subsecond form) keep the lines of a
-/// log sortable as plain text.
-fn rfc3339_utc_millis(at: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
     use time::format_description::well_known::Rfc3339;
-    use time::macros::datetime;
+    use time::OffsetDateTime;
 
     use super::*;
 
@@ -212,17 +200,5 @@ mod tests {
 
         let back: AuditEvent = serde_json::from_str(&line).unwrap();
         assert_eq!(back, event);
-    }
-
-    #[test]
-    fn timestamps_have_fixed_millisecond_width() {
-        assert_eq!(
-            rfc3339_utc_millis(datetime!(2026-11-28 01:02:03.456789 UTC)),
-            "2026-11-28T01:02:03.456Z"
-        );
-        assert_eq!(
-            rfc3339_utc_millis(datetime!(2026-01-05 00:00:00 UTC)),
-            "2026-01-05T00:00:00.000Z"
-        );
     }
 }

@@ -9,6 +9,7 @@ mod log_file;
 mod memory;
 mod metrics;
 mod sink;
+pub mod timestamp;
 
 pub use crate::auditor::Auditor;
 pub use crate::error::AuditError;

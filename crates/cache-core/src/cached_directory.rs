@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use audit::timestamp::rfc3339;
 use bytes::Bytes;
 use genesys_client::{DirectorySnapshot, Entry, Fingerprint};
 use serde::{Deserialize, Serialize};
@@ -298,22 +299,6 @@ impl<'a> Header<'a> {
             entry_count: meta.entry_count,
         })
     }
-}
-
-/// Formats a time as RFC 3339 UTC with milliseconds, e.g. `2026-11-28T01:02:03.456Z`.
-///
-/// A time outside what RFC 3339 can write (a corrupt stored value) is an error, not a panic.
-pub(crate) fn rfc3339(at: SystemTime) -> Result<String, String> {
-    let millis: i128 = match at.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => after.as_millis() as i128,
-        Err(before) => -(before.duration().as_millis() as i128),
-    };
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
-        .map_err(|e| e.to_string())?;
-    at.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

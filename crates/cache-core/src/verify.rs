@@ -157,7 +157,7 @@ mod rfc3339 {
     use serde::Serializer;
 
     pub(super) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        let text = crate::cached_directory::rfc3339(*at).map_err(serde::ser::Error::custom)?;
+        let text = audit::timestamp::rfc3339(*at).map_err(serde::ser::Error::custom)?;
         s.serialize_str(&text)
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use tokio::sync::mpsc;
 
-use crate::cached_directory::rfc3339;
+use audit::timestamp::rfc3339;
 use crate::listener::{self, ChangeKind, ChangeListener, DirectoryChange, ListenerError};
 use crate::{DirectoryId, Error};
 

@@ -1,6 +1,10 @@
 //! Fixtures for the pipeline tests: an in-process scripted source, and a cache over genesys-mock.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary compiles this module and uses only part of it"
+)]
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

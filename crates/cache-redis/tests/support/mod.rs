@@ -1,7 +1,11 @@
 //! Fixtures for the Redis tests: backends on a test `redis-server`, and instances of the
 //! pipeline over genesys-mock.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary compiles this module and uses only part of it"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

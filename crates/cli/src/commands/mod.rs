@@ -85,13 +85,9 @@ fn print(text: impl AsRef<[u8]>) -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(format!("cannot write to stdout: {e}")))
 }
 
-/// A time as RFC 3339 UTC, to the second.
+/// A time as dircache writes times (RFC 3339 UTC, milliseconds).
 fn rfc3339(at: SystemTime) -> String {
-    let at = time::OffsetDateTime::from(at)
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| at.into());
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "an unwritable time".to_owned())
+    audit::timestamp::rfc3339(at).unwrap_or_else(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -103,7 +99,7 @@ mod tests {
     #[test]
     fn times_are_rfc3339_utc() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_291_723_456);
-        assert_eq!(rfc3339(at), "2025-11-28T01:02:03Z");
+        assert_eq!(rfc3339(at), "2025-11-28T01:02:03.456Z");
     }
 
     #[test]
