@@ -122,8 +122,8 @@ impl AuditEvent {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use time::format_description::well_known::Rfc3339;
     use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
 
     use super::*;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use audit::Auditor;
 use cache_core::{Clock, Error};
+use genesys_client::redact_url;
 use redis::TlsCertificates;
 use redis::cluster::ClusterClient;
 use secrecy::{ExposeSecret, SecretString};
@@ -260,20 +261,6 @@ impl fmt::Debug for RedisBackendBuilder {
     }
 }
 
-/// `url` with its password (if any) replaced by `***`.
-pub(crate) fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                // Only fails for URLs that cannot have credentials, which this one has.
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<an unparseable URL>".to_owned(),
-    }
-}
-
 /// The password in `url`, as written and percent-decoded, for scrubbing messages.
 fn password_of(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
@@ -296,23 +283,6 @@ fn scrub(mut text: String, passwords: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_shown_without_their_password() {
-        assert_eq!(
-            redact_url("redis://app:s3cret@cache.internal:6380/2"),
-            "redis://app:***@cache.internal:6380/2"
-        );
-        assert_eq!(
-            redact_url("rediss://:s3cret@cache.internal/"),
-            "rediss://:***@cache.internal/"
-        );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6380"),
-            "redis://127.0.0.1:6380"
-        );
-        assert_eq!(redact_url("not a url s3cret"), "<an unparseable URL>");
-    }
 
     #[test]
     fn messages_are_scrubbed_of_raw_and_decoded_passwords() {

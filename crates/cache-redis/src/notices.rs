@@ -10,6 +10,7 @@ use std::time::Duration;
 use audit::{AuditEventKind, Auditor};
 use cache_core::{DirectoryId, InvalidationNotice};
 use futures::StreamExt;
+use genesys_client::Backoff;
 use serde_json::json;
 use tokio::sync::{broadcast, oneshot};
 
@@ -84,7 +85,7 @@ impl Subscriber {
         // Whether notices may have been missed: set by any failure, so that the next
         // subscription tells receivers to drop everything.
         let mut missed = false;
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
         let mut node = 0;
         loop {
             let client = &self.config.clients[node % self.config.clients.len()];
@@ -101,7 +102,7 @@ impl Subscriber {
                         tracing::info!("redis invalidation channel resubscribed");
                         self.broadcast(InvalidationNotice::All);
                     }
-                    backoff = FIRST_BACKOFF;
+                    backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
                     if self.listen(stream, &mut shutdown).await.is_break() {
                         return;
                     }
@@ -115,12 +116,11 @@ impl Subscriber {
                 }
             }
             missed = true;
-            let jitter = backoff.mul_f64(fastrand::f64() * 0.5);
+            let wait = backoff.next().unwrap_or(MAX_BACKOFF);
             tokio::select! {
                 _ = &mut shutdown => return,
-                () = tokio::time::sleep(backoff + jitter) => {}
+                () = tokio::time::sleep(wait) => {}
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

@@ -1,12 +1,11 @@
 //! Building a client: the builder, its validation, and `from_env`.
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use url::{Host, Url};
+use url::Url;
 
 use crate::auth::TokenSource;
 use crate::client::{GenesysClient, Inner};
@@ -302,7 +301,7 @@ fn parse_base(text: &str, setting: &'static str) -> Result<Url, Error> {
     }
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(&url) => {}
+        "http" if crate::is_loopback(&url) => {}
         "http" => {
             return Err(config(
                 setting,
@@ -315,18 +314,6 @@ fn parse_base(text: &str, setting: &'static str) -> Result<Url, Error> {
         return Err(config(setting, "the URL has no host"));
     }
     Ok(url)
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(domain)) => {
-            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-            domain == "localhost" || domain.ends_with(".localhost")
-        }
-        None => false,
-    }
 }
 
 /// `base` with `path` appended to its own path, so a base behind a path prefix keeps it.

@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod backoff;
 mod client;
 mod config;
 mod entry;
@@ -21,7 +22,9 @@ mod response;
 mod retry;
 #[cfg(test)]
 mod test_support;
+mod url_safety;
 
+pub use backoff::Backoff;
 pub use client::GenesysClient;
 pub use config::GenesysClientBuilder;
 pub use entry::Entry;
@@ -29,6 +32,7 @@ pub use error::{ApiErrorBody, Error};
 pub use fetch::{DirectorySnapshot, FetchOptions, FetchOutcome};
 pub use fingerprint::{Fingerprint, canonical_json};
 pub use region::Region;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, parse_retry_after};
 /// The secret type of [`GenesysClientBuilder::client_secret`], re-exported for convenience.
 pub use secrecy::SecretString;
+pub use url_safety::{is_loopback, redact_url};

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use tokio::time::Instant;
 
-use crate::{Error, metrics};
+use crate::{Backoff, Error, metrics};
 
 /// How failed requests are retried.
 ///
@@ -64,16 +64,10 @@ impl RetryPolicy {
         self
     }
 
-    /// The wait before retry number `retry` (0-based): "equal jitter", half of the capped
-    /// exponential step plus a random part of the other half, so that many clients failing
-    /// together do not come back together, yet each still backs off.
-    pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let step = self
-            .initial_backoff
-            .saturating_mul(2u32.saturating_pow(retry.min(31)))
-            .min(self.max_backoff);
-        let half = step / 2;
-        half + half.mul_f64(fastrand::f64())
+    /// The waits between retries, so that many clients failing together do not come back
+    /// together, yet each still backs off.
+    pub(crate) fn backoff(&self) -> Backoff {
+        Backoff::new(self.initial_backoff, self.max_backoff)
     }
 }
 
@@ -83,7 +77,7 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     let asked = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|value| parse_wait(value, now));
+        .and_then(|value| parse_retry_after(value, now));
     asked.or_else(|| {
         headers
             .get("inin-ratelimit-reset")
@@ -92,7 +86,10 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     })
 }
 
-fn parse_wait(value: &str, now: SystemTime) -> Option<Duration> {
+/// A `Retry-After` value as a wait from `now`: delta seconds (fractions accepted) or an HTTP
+/// date (a date in the past is no wait; whole seconds are rounded up, never sooner than
+/// asked). `None` when it is neither.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     parse_seconds(value).or_else(|| {
         let at = httpdate::parse_http_date(value.trim()).ok()?;
         // A date in the past means "now"; HTTP dates have whole seconds, so round up to keep
@@ -123,6 +120,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
+    let mut backoff = policy.backoff();
     let mut retry = 0u32;
     loop {
         let err = match attempt().await {
@@ -130,7 +128,7 @@ where
             Err(err) if !err.is_retryable() => return Err(err),
             Err(err) => err,
         };
-        let backoff = policy.backoff(retry);
+        let backoff = backoff.next().unwrap_or(policy.max_backoff);
         // Upstream's Retry-After is a floor: never come back sooner than asked.
         let wait = match err.retry_after() {
             Some(asked) => asked + backoff / 4,
@@ -158,19 +156,6 @@ mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
     use std::sync::atomic::{AtomicU32, Ordering};
-
-    #[test]
-    fn backoff_grows_is_jittered_and_capped() {
-        let policy = RetryPolicy::default();
-        for retry in 0..12 {
-            let step = (Duration::from_millis(250) * 2u32.pow(retry)).min(Duration::from_secs(8));
-            let wait = policy.backoff(retry);
-            assert!(wait >= step / 2 && wait <= step, "retry {retry}: {wait:?}");
-        }
-        assert!(policy.backoff(u32::MAX) <= Duration::from_secs(8));
-        let waits: std::collections::HashSet<_> = (0..20).map(|_| policy.backoff(3)).collect();
-        assert!(waits.len() > 1, "backoff is not jittered");
-    }
 
     #[test]
     fn retry_after_accepts_seconds_dates_and_the_genesys_reset_header() {
