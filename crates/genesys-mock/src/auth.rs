@@ -114,7 +114,7 @@ fn credentials_match(headers: &HeaderMap, client_id: &str, client_secret: &str) 
 mod tests {
     use std::time::Duration;
 
-    use crate::testing::{api_get, entries_path, send, send_json, token, token_request};
+    use crate::testing::{api_get, entries_path, send_json, status_of, token, token_request};
     use crate::{GenesysMock, MockDirectory};
 
     #[tokio::test]
@@ -195,12 +195,7 @@ mod tests {
             assert_eq!(body["errors"], serde_json::json!([]));
         }
         let token = token(&mock).await;
-        assert_eq!(
-            send(api_get(&mock, &token, &entries_path("d", "")))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(status_of(&mock, &token, &entries_path("d", "")).await, 200);
     }
 
     #[tokio::test]
@@ -212,9 +207,9 @@ mod tests {
         mock.put_directory("d", MockDirectory::generated(3, 1));
         let token = token(&mock).await;
         let path = entries_path("d", "");
-        assert_eq!(send(api_get(&mock, &token, &path)).await.status(), 200);
+        assert_eq!(status_of(&mock, &token, &path).await, 200);
         tokio::time::sleep(Duration::from_millis(350)).await;
-        assert_eq!(send(api_get(&mock, &token, &path)).await.status(), 401);
+        assert_eq!(status_of(&mock, &token, &path).await, 401);
     }
 
     #[tokio::test]
@@ -225,9 +220,9 @@ mod tests {
         let (old_a, old_b) = (token(&mock).await, token(&mock).await);
         mock.expire_tokens();
         for old in [&old_a, &old_b] {
-            assert_eq!(send(api_get(&mock, old, &path)).await.status(), 401);
+            assert_eq!(status_of(&mock, old, &path).await, 401);
         }
         let fresh = token(&mock).await;
-        assert_eq!(send(api_get(&mock, &fresh, &path)).await.status(), 200);
+        assert_eq!(status_of(&mock, &fresh, &path).await, 200);
     }
 }

@@ -226,7 +226,9 @@ mod tests {
 
     use super::{Fault, FaultQueue, RetryAfter, Target};
     use crate::stats::{RequestKind, STATUS_DROPPED};
-    use crate::testing::{api_get, client, entries_path, send, send_json, token, token_request};
+    use crate::testing::{
+        api_get, client, entries_path, send, send_json, status_of, token, token_request,
+    };
     use crate::{GenesysMock, MockDirectory};
 
     /// A mock with directories `a` and `b`, and a valid token.
@@ -304,7 +306,7 @@ mod tests {
         assert!(!headers.contains_key("retry-after"));
         assert_eq!(headers["inin-ratelimit-reset"], "1");
 
-        assert_eq!(send(api_get(&mock, &token, &path)).await.status(), 200);
+        assert_eq!(status_of(&mock, &token, &path).await, 200);
     }
 
     #[tokio::test]
@@ -337,12 +339,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!error.is_status() && error.status().is_none(), "{error:?}");
-        assert_eq!(
-            send(api_get(&mock, &token, &entries_path("a", "")))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(status_of(&mock, &token, &entries_path("a", "")).await, 200);
         let statuses: Vec<u16> = mock.requests().iter().map(|r| r.status).collect();
         assert_eq!(statuses, [200, STATUS_DROPPED, 200]);
         assert_eq!(mock.stats().requests_for("a"), 2);
@@ -412,12 +409,7 @@ mod tests {
         mock.inject(Target::Directory("b".into()), Fault::Forbidden, 1);
         mock.inject(Target::Directory("b".into()), Fault::NotFound, 1);
         let path = entries_path("b", "");
-        assert_eq!(
-            send(api_get(&mock, &token, &entries_path("a", "")))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(status_of(&mock, &token, &entries_path("a", "")).await, 200);
         let (status, _, body) = send_json(api_get(&mock, &token, &path)).await;
         assert_eq!(
             (status, body["code"].as_str()),
@@ -436,7 +428,7 @@ mod tests {
         );
         let (status, _, body) = send_json(api_get(&mock, &token, &path)).await;
         assert_eq!((status, body["code"].as_str()), (404, Some("not.found")));
-        assert_eq!(send(api_get(&mock, &token, &path)).await.status(), 200);
+        assert_eq!(status_of(&mock, &token, &path).await, 200);
     }
 
     #[tokio::test]

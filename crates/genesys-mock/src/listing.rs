@@ -136,7 +136,7 @@ mod tests {
 
     use serde_json::{Value, json};
 
-    use crate::testing::{api_get, entries_path, send, send_json, token};
+    use crate::testing::{api_get, entries_path, send_json, status_of, token};
     use crate::{GenesysMock, MockDirectory, Paging};
 
     /// Reads every page of `id` the way SPEC §2 says a client must: `nextUri`, else `nextPage`,
@@ -303,9 +303,7 @@ mod tests {
         }
         for query in ["?pageSize=1", "?pageSize=500"] {
             assert_eq!(
-                send(api_get(&mock, &token, &entries_path("d", query)))
-                    .await
-                    .status(),
+                status_of(&mock, &token, &entries_path("d", query)).await,
                 200
             );
         }
@@ -317,9 +315,7 @@ mod tests {
         let token = token(&mock).await;
         mock.put_directory("gone", MockDirectory::generated(3, 1));
         assert_eq!(
-            send(api_get(&mock, &token, &entries_path("gone", "")))
-                .await
-                .status(),
+            status_of(&mock, &token, &entries_path("gone", "")).await,
             200
         );
         mock.remove_directory("gone");

@@ -250,7 +250,7 @@ mod tests {
 
     use super::GenesysMock;
     use crate::MockDirectory;
-    use crate::testing::{api_get, entries_path, send, token};
+    use crate::testing::{entries_path, status_of, token};
 
     #[test]
     fn starts_and_serves_from_sync_code_and_stops_when_dropped() {
@@ -267,9 +267,7 @@ mod tests {
             .unwrap();
         let status = runtime.block_on(async {
             let token = token(&mock).await;
-            send(api_get(&mock, &token, &entries_path("d", "")))
-                .await
-                .status()
+            status_of(&mock, &token, &entries_path("d", "")).await
         });
         assert_eq!(status, 200);
         let address = mock.base_url().trim_start_matches("http://").to_owned();
@@ -289,20 +287,10 @@ mod tests {
             .unwrap();
         mock.put_directory("d", MockDirectory::generated(2, 1));
         let token = token(&mock).await;
-        assert_eq!(
-            send(api_get(&mock, &token, &entries_path("d", "")))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(status_of(&mock, &token, &entries_path("d", "")).await, 200);
         // The test's paused clock does not age the mock's tokens; real time does.
         std::thread::sleep(Duration::from_millis(250));
-        assert_eq!(
-            send(api_get(&mock, &token, &entries_path("d", "")))
-                .await
-                .status(),
-            401
-        );
+        assert_eq!(status_of(&mock, &token, &entries_path("d", "")).await, 401);
     }
 
     #[tokio::test]
@@ -316,9 +304,7 @@ mod tests {
         assert!(started.elapsed() >= Duration::from_millis(150));
         let started = Instant::now();
         assert_eq!(
-            send(api_get(&mock, &token, &entries_path("none", "")))
-                .await
-                .status(),
+            status_of(&mock, &token, &entries_path("none", "")).await,
             404
         );
         assert!(started.elapsed() >= Duration::from_millis(150));

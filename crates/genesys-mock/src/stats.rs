@@ -84,7 +84,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{RequestKind, STATUS_DROPPED};
-    use crate::testing::{api_get, entries_path, send, token, token_request};
+    use crate::testing::{api_get, entries_path, send, status_of, token, token_request};
     use crate::{Fault, GenesysMock, MockDirectory, Target};
 
     #[tokio::test]
@@ -106,12 +106,7 @@ mod tests {
             send(second.header("if-none-match", &etag)).await.status(),
             304
         );
-        assert_eq!(
-            send(api_get(&mock, &token, &entries_path("zz", "")))
-                .await
-                .status(),
-            404
-        );
+        assert_eq!(status_of(&mock, &token, &entries_path("zz", "")).await, 404);
         mock.inject(Target::AnyDirectory, Fault::DropConnection, 1);
         assert!(
             api_get(&mock, &token, &entries_path("a", ""))

@@ -64,6 +64,11 @@ pub(crate) async fn send(request: RequestBuilder) -> Response {
     request.send().await.expect("the mock answers")
 }
 
+/// The status of a `GET` of `path` with `token`.
+pub(crate) async fn status_of(mock: &GenesysMock, token: &str, path: &str) -> u16 {
+    send(api_get(mock, token, path)).await.status().as_u16()
+}
+
 /// Sends and returns status, headers and the JSON body (`Null` when the body is empty).
 pub(crate) async fn send_json(request: RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
     let response = send(request).await;
