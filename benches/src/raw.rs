@@ -5,6 +5,7 @@ use std::fmt;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -26,6 +27,30 @@ struct Page {
     entities: Vec<Map<String, Value>>,
 }
 
+/// Sends `request` (to `url`), as JSON, and parses the JSON answer: what a bare client does.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<T, Error> {
+    let raw = |source| Error::Raw {
+        url: url.to_owned(),
+        source,
+    };
+    let body = request
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(raw)?
+        .bytes()
+        .await
+        .map_err(raw)?;
+    serde_json::from_slice(&body).map_err(|source| Error::RawBody {
+        url: url.to_owned(),
+        source,
+    })
+}
+
 impl RawFetch {
     pub(crate) fn new(http: reqwest::Client, token: SecretString, pages: Vec<String>) -> Self {
         Self { http, token, pages }
@@ -35,26 +60,8 @@ impl RawFetch {
     pub async fn fetch(&self) -> Result<Vec<Map<String, Value>>, Error> {
         let mut entries = Vec::new();
         for url in &self.pages {
-            let raw = |source| Error::Raw {
-                url: url.clone(),
-                source,
-            };
-            let body = self
-                .http
-                .get(url)
-                .bearer_auth(self.token.expose_secret())
-                .header(ACCEPT, "application/json")
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(raw)?
-                .bytes()
-                .await
-                .map_err(raw)?;
-            let page: Page = serde_json::from_slice(&body).map_err(|source| Error::RawBody {
-                url: url.clone(),
-                source,
-            })?;
+            let request = self.http.get(url).bearer_auth(self.token.expose_secret());
+            let page: Page = read_json(request, url).await?;
             entries.extend(page.entities);
         }
         Ok(entries)

@@ -5,10 +5,10 @@ use std::time::Duration;
 use cache_core::{DirectoryCache, DirectoryId};
 use genesys_client::GenesysClient;
 use genesys_mock::{GenesysMock, MockDirectory};
-use reqwest::header::ACCEPT;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::raw::read_json;
 use crate::{Error, RawFetch};
 
 /// The id of the directory the mock serves.
@@ -91,26 +91,11 @@ impl Upstream {
         }
         let http = reqwest::Client::new();
         let url = format!("{}/oauth/token", self.mock.login_url());
-        let raw = |source| Error::Raw {
-            url: url.clone(),
-            source,
-        };
-        let body = http
+        let request = http
             .post(&url)
             .basic_auth(self.mock.client_id(), Some(self.mock.client_secret()))
-            .header(ACCEPT, "application/json")
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(raw)?
-            .bytes()
-            .await
-            .map_err(raw)?;
-        let token: Token = serde_json::from_slice(&body).map_err(|source| Error::RawBody {
-            url: url.clone(),
-            source,
-        })?;
+            .form(&[("grant_type", "client_credentials")]);
+        let token: Token = read_json(request, &url).await?;
         let pages = (1..=ENTRIES.div_ceil(PAGE_SIZE as usize))
             .map(|page| {
                 format!(
