@@ -31,6 +31,14 @@ fn read_events(path: &Path) -> Vec<AuditEvent> {
         .collect()
 }
 
+/// The `seq` detail of each event written to `path`, in file order.
+fn seqs(path: &Path) -> Vec<u64> {
+    read_events(path)
+        .iter()
+        .map(|e| e.details["seq"].as_u64().unwrap())
+        .collect()
+}
+
 fn line_count(path: &Path) -> usize {
     fs::read_to_string(path).map_or(0, |text| text.lines().count())
 }
@@ -93,12 +101,8 @@ async fn shutdown_writes_everything_recorded_before_it() {
     assert_eq!(line_count(&path), 0);
     writer.shutdown().await.unwrap();
 
-    let seqs: Vec<u64> = read_events(&path)
-        .iter()
-        .map(|e| e.details["seq"].as_u64().unwrap())
-        .collect();
     assert_eq!(
-        seqs,
+        seqs(&path),
         (0..1_500).collect::<Vec<u64>>(),
         "all of them, in order"
     );
@@ -142,12 +146,8 @@ async fn a_full_queue_drops_and_counts_instead_of_blocking() {
     );
 
     writer.shutdown().await.unwrap();
-    let seqs: Vec<u64> = read_events(&path)
-        .iter()
-        .map(|e| e.details["seq"].as_u64().unwrap())
-        .collect();
     assert_eq!(
-        seqs,
+        seqs(&path),
         [0, 1, 2, 3],
         "the queued events, not the dropped ones"
     );
