@@ -2,15 +2,17 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use audit::{AuditEventKind, Auditor, JsonLinesSink, MemoryAuditSink};
+use cache_core::conformance::InterceptedBackend;
 use cache_core::{
     CacheBackend, CachedDirectory, ChangeKind, ChangeListener, DirectoryCache, DirectoryChange,
     DirectoryId, DirectorySnapshot, Entry, Error, InvalidationDirective, Limits, ListenerError,
-    MemoryBackend, Outcome, PutOutcome, Ttl, VerifyResult,
+    MemoryBackend, Outcome, Ttl, VerifyResult,
 };
 use genesys_mock::{Fault, GenesysMock, MockDirectory, Paging, Target};
 use serde_json::{Value, json};
@@ -311,64 +313,29 @@ async fn listeners_hear_fills_overwrites_and_invalidations_and_bad_ones_slow_not
     assert_eq!(sink.count(AuditEventKind::CacheInvalidate), 1);
 }
 
-/// A memory backend whose stored value is unreadable once.
-#[derive(Debug)]
-struct CorruptOnce {
-    inner: MemoryBackend,
-    corrupt: Mutex<bool>,
-}
-
-#[async_trait]
-impl CacheBackend for CorruptOnce {
-    async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
-        if std::mem::take(&mut *self.corrupt.lock().unwrap()) {
-            return Err(Error::Corrupt {
-                directory_id: id.clone(),
-                reason: "unknown format version 99".into(),
-            });
-        }
-        self.inner.get(id).await
-    }
-    fn peek(&self, _id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
-        // Every read goes through `get`, where the corruption is.
-        None
-    }
-    async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
-        self.inner.put(directory).await
-    }
-    async fn remove(&self, id: &DirectoryId) -> Result<bool, Error> {
-        self.inner.remove(id).await
-    }
-    async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
-        self.inner.list().await
-    }
-    async fn len(&self) -> Result<usize, Error> {
-        self.inner.len().await
-    }
-    async fn ping(&self) -> Result<(), Error> {
-        self.inner.ping().await
-    }
-    fn refresh_lock(&self) -> Option<&dyn cache_core::RefreshLock> {
-        None
-    }
-    fn invalidations(&self) -> Option<&dyn cache_core::InvalidationNotices> {
-        None
-    }
-    fn name(&self) -> &'static str {
-        "corrupt-once"
-    }
-}
-
 #[tokio::test]
 async fn an_unreadable_stored_copy_is_a_miss_and_audited() {
+    let read_once = AtomicBool::new(false);
     let mock = mock_with("vendors", MockDirectory::generated(5, 8));
     let sink = Arc::new(MemoryAuditSink::new());
     let cache = DirectoryCache::builder()
         .source(testkit::client(&mock))
-        .backend(CorruptOnce {
-            inner: MemoryBackend::builder().build(),
-            corrupt: Mutex::new(true),
-        })
+        .backend(InterceptedBackend::new(
+            MemoryBackend::builder().build(),
+            move |id, read| {
+                // The first read finds an unreadable value.
+                let corrupt = !read_once.swap(true, Ordering::SeqCst);
+                Box::pin(async move {
+                    if corrupt {
+                        return Err(Error::Corrupt {
+                            directory_id: id,
+                            reason: "unknown format version 99".into(),
+                        });
+                    }
+                    read
+                })
+            },
+        ))
         .auditor(Auditor::new(sink.clone(), "test"))
         .build()
         .unwrap();

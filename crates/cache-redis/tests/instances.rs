@@ -8,14 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use audit::AuditEventKind;
-use cache_core::conformance::{now_millis, sample_directory};
-use cache_core::{
-    CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotices, Outcome, PutOutcome,
-    RefreshLock,
-};
-use cache_redis::RedisBackend;
+use cache_core::conformance::{InterceptedBackend, now_millis, sample_directory};
+use cache_core::{CacheBackend, Error, Outcome, PutOutcome};
 use genesys_mock::MockDirectory;
 use support::{id, instance, mock_with, redis_backend, tiered_backend};
 use testkit::RedisServer;
@@ -246,66 +241,28 @@ async fn l1s_sharing_one_redis_backend_drop_each_others_copies() {
     }
 }
 
-/// A Redis backend whose first `get` says when it has read and then waits to be let go, so
-/// that a test can make another instance fill and release its lock in between.
-#[derive(Debug)]
-struct ReadThenWait {
-    inner: RedisBackend,
-    read: Arc<Notify>,
-    go: Arc<Notify>,
-    first: AtomicBool,
-}
-
-#[async_trait]
-impl CacheBackend for ReadThenWait {
-    async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
-        let found = self.inner.get(id).await;
-        if self.first.swap(false, Ordering::SeqCst) {
-            self.read.notify_one();
-            self.go.notified().await;
-        }
-        found
-    }
-    fn peek(&self, id: &DirectoryId) -> Option<Arc<CachedDirectory>> {
-        self.inner.peek(id)
-    }
-    async fn put(&self, directory: Arc<CachedDirectory>) -> Result<PutOutcome, Error> {
-        self.inner.put(directory).await
-    }
-    async fn remove(&self, id: &DirectoryId) -> Result<bool, Error> {
-        self.inner.remove(id).await
-    }
-    async fn list(&self) -> Result<Vec<DirectoryId>, Error> {
-        self.inner.list().await
-    }
-    async fn len(&self) -> Result<usize, Error> {
-        self.inner.len().await
-    }
-    async fn ping(&self) -> Result<(), Error> {
-        self.inner.ping().await
-    }
-    fn refresh_lock(&self) -> Option<&dyn RefreshLock> {
-        self.inner.refresh_lock()
-    }
-    fn invalidations(&self) -> Option<&dyn InvalidationNotices> {
-        self.inner.invalidations()
-    }
-    fn name(&self) -> &'static str {
-        "redis"
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_locking_just_after_another_released_takes_its_copy_without_fetching() {
     let server = RedisServer::start().expect("redis-server starts");
     let mock = mock_with("vendors", MockDirectory::generated(8, 1), Duration::ZERO);
     let (read, go) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let gated = ReadThenWait {
-        inner: redis_backend(&server.url()).await,
-        read: Arc::clone(&read),
-        go: Arc::clone(&go),
-        first: AtomicBool::new(true),
-    };
+    let first = AtomicBool::new(true);
+    let gated = InterceptedBackend::new(redis_backend(&server.url()).await, {
+        let (read, go) = (Arc::clone(&read), Arc::clone(&go));
+        move |_id, found| {
+            // The first read says it has read, then waits to be let go.
+            let hold = first
+                .swap(false, Ordering::SeqCst)
+                .then(|| (Arc::clone(&read), Arc::clone(&go)));
+            Box::pin(async move {
+                if let Some((read, go)) = hold {
+                    read.notify_one();
+                    go.notified().await;
+                }
+                found
+            })
+        }
+    });
     let (a, _) = instance(&mock, Arc::new(gated));
     let (b, _) = instance(&mock, Arc::new(redis_backend(&server.url()).await));
 

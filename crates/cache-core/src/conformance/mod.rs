@@ -1,5 +1,5 @@
 //! The backend conformance suite: one `pub async fn` per behaviour every `CacheBackend` must
-//! show, and the shared test directories.
+//! show, the shared test directories, and a backend wrapper that scripts reads.
 //!
 //! A backend's tests call each behaviour (one test per behaviour names the failure) or
 //! [`run_all`]. Each behaviour panics with a message naming the backend and what went wrong,
@@ -22,6 +22,10 @@
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod intercepted;
+
+pub use intercepted::{InterceptedBackend, Read, ReadHook};
 
 use genesys_client::{Entry, Fingerprint};
 use serde_json::{Value, json};
