@@ -14,7 +14,7 @@ use crate::metrics::{self, RequestMetrics};
 use crate::refresh::{Cause, RefreshKind, RefreshRequest, Refresher};
 use crate::stats::StatsRecorder;
 use crate::{
-    CacheBackend, CacheBackendExt, CacheStats, CachedDirectory, Clock, DirectoryId,
+    CacheBackend, CacheBackendExt, CacheField, CacheStats, CachedDirectory, Clock, DirectoryId,
     DirectorySource, Error, Fingerprint, Limits, MemoryBackend, Outcome, TtlMatrix,
 };
 
@@ -448,20 +448,20 @@ impl DirectoryCacheBuilder {
     /// Builds the cache.
     pub fn build(self) -> Result<DirectoryCache, Error> {
         let source = self.source.ok_or(Error::Config {
-            setting: "source",
+            setting: CacheField::Source.into(),
             reason: "a cache needs a directory source (e.g. a GenesysClient)".into(),
         })?;
         let refresh_ahead = self.refresh_ahead.unwrap_or(0.2);
         if !(0.0..1.0).contains(&refresh_ahead) {
             return Err(Error::Config {
-                setting: "refresh_ahead",
+                setting: CacheField::RefreshAhead.into(),
                 reason: format!("{refresh_ahead} is not a fraction of the TTL in 0..1"),
             });
         }
         let warm_concurrency = self.warm_concurrency.unwrap_or(8);
         if warm_concurrency == 0 {
             return Err(Error::Config {
-                setting: "warm_concurrency",
+                setting: CacheField::WarmConcurrency.into(),
                 reason: "must be at least 1".into(),
             });
         }

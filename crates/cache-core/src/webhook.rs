@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::cached_directory::rfc3339;
 use crate::listener::{self, ChangeKind, ChangeListener, DirectoryChange, ListenerError};
-use crate::{DirectoryId, Error};
+use crate::{DirectoryId, Error, WebhookField};
 
 /// The header that carries the signature: `sha256=<lowercase hex HMAC-SHA256(secret, body)>`.
 pub const SIGNATURE_HEADER: &str = "X-Dircache-Signature";
@@ -186,22 +186,22 @@ impl WebhookListenerBuilder {
         let host = url.host_str().unwrap_or_default().to_owned();
         let secret = match self.secret {
             Some(secret) if !secret.expose_secret().is_empty() => secret,
-            Some(_) => return Err(config("webhooks.secret", "the secret is empty")),
+            Some(_) => return Err(config(WebhookField::Secret, "the secret is empty")),
             None => {
                 return Err(config(
-                    "webhooks.secret",
+                    WebhookField::Secret,
                     "a secret is required: every POST is signed with it",
                 ));
             }
         };
         if self.queue_capacity == 0 {
-            return Err(config("webhooks.queue_capacity", "must be at least 1"));
+            return Err(config(WebhookField::QueueCapacity, "must be at least 1"));
         }
         if self.max_attempts == 0 {
-            return Err(config("webhooks.max_attempts", "must be at least 1"));
+            return Err(config(WebhookField::MaxAttempts, "must be at least 1"));
         }
         if self.timeout.is_zero() {
-            return Err(config("webhooks.timeout", "must be more than zero"));
+            return Err(config(WebhookField::Timeout, "must be more than zero"));
         }
         let client = match self.http_client {
             Some(client) => client,
@@ -209,11 +209,16 @@ impl WebhookListenerBuilder {
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("dircache/", env!("CARGO_PKG_VERSION")))
                 .build()
-                .map_err(|e| config("webhooks", format!("cannot build an HTTP client: {e}")))?,
+                .map_err(|e| {
+                    config(
+                        WebhookField::Listener,
+                        format!("cannot build an HTTP client: {e}"),
+                    )
+                })?,
         };
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             config(
-                "webhooks",
+                WebhookField::Listener,
                 "a webhook listener needs a tokio runtime to run its delivery task",
             )
         })?;
@@ -258,9 +263,9 @@ impl fmt::Debug for WebhookListenerBuilder {
     }
 }
 
-fn config(setting: &'static str, reason: impl Into<String>) -> Error {
+fn config(setting: WebhookField, reason: impl Into<String>) -> Error {
     Error::Config {
-        setting,
+        setting: setting.into(),
         reason: reason.into(),
     }
 }
@@ -268,19 +273,19 @@ fn config(setting: &'static str, reason: impl Into<String>) -> Error {
 /// The URL, if it is one a webhook may be sent to.
 fn checked_url(raw: &str) -> Result<Url, Error> {
     // The URL itself stays out of the reasons: its path or query may hold a token.
-    let url = Url::parse(raw).map_err(|e| config("webhooks.url", format!("not a URL ({e})")))?;
+    let url = Url::parse(raw).map_err(|e| config(WebhookField::Url, format!("not a URL ({e})")))?;
     let Some(host) = url.host_str() else {
-        return Err(config("webhooks.url", "the URL has no host"));
+        return Err(config(WebhookField::Url, "the URL has no host"));
     };
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(host) => Ok(url),
         "http" => Err(config(
-            "webhooks.url",
+            WebhookField::Url,
             format!("plain http is allowed only to a loopback host, not to {host}; use https"),
         )),
         other => Err(config(
-            "webhooks.url",
+            WebhookField::Url,
             format!("the scheme must be https (or http to a loopback host), not {other}"),
         )),
     }
@@ -811,23 +816,23 @@ mod tests {
             "file:///tmp/hook",
         ] {
             let (setting, reason) = refused(builder(url).build());
-            assert_eq!(setting, "webhooks.url", "{url}: {reason}");
+            assert_eq!(setting, WebhookField::Url.into(), "{url}: {reason}");
         }
         let (_, reason) = refused(builder("http://example.com/hook?token=t0k").build());
         assert!(reason.contains("https"), "{reason}");
         assert!(!reason.contains("t0k"), "{reason}");
 
         let (setting, _) = refused(WebhookListener::builder("https://example.com/hook").build());
-        assert_eq!(setting, "webhooks.secret");
+        assert_eq!(setting, WebhookField::Secret.into());
         let empty = WebhookListener::builder("https://example.com/hook").secret("".into());
-        assert_eq!(refused(empty.build()).0, "webhooks.secret");
+        assert_eq!(refused(empty.build()).0, WebhookField::Secret.into());
         assert_eq!(
             refused(builder("https://example.com").queue_capacity(0).build()).0,
-            "webhooks.queue_capacity"
+            WebhookField::QueueCapacity.into()
         );
         assert_eq!(
             refused(builder("https://example.com").max_attempts(0).build()).0,
-            "webhooks.max_attempts"
+            WebhookField::MaxAttempts.into()
         );
 
         for url in [
@@ -847,7 +852,7 @@ mod tests {
             matches!(
                 refused,
                 Error::Config {
-                    setting: "webhooks",
+                    setting: crate::ConfigField::Webhook(WebhookField::Listener),
                     ..
                 }
             ),

@@ -9,6 +9,7 @@
 mod auth;
 mod client;
 mod config;
+mod config_field;
 mod entry;
 mod error;
 mod fetch;
@@ -24,6 +25,7 @@ mod test_support;
 
 pub use client::GenesysClient;
 pub use config::GenesysClientBuilder;
+pub use config_field::ConfigField;
 pub use entry::Entry;
 pub use error::{ApiErrorBody, Error};
 pub use fetch::{DirectorySnapshot, FetchOptions, FetchOutcome};
