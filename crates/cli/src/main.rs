@@ -43,7 +43,7 @@ fn run(parsed: &Parsed) -> Result<(), Failure> {
     let command = &parsed.cli.command;
     // The sidecar logs each request; a one-shot command only says what went wrong.
     let default_level = match command {
-        Command::Serve { .. } => "info",
+        Command::Serve => "info",
         _ => "warn",
     };
     init_tracing(default_level)?;
@@ -54,7 +54,7 @@ fn run(parsed: &Parsed) -> Result<(), Failure> {
     let result = match command {
         // The demo brings its own fake Genesys and ignores the configuration.
         Command::Demo => runtime.block_on(demo::run()),
-        Command::Serve { .. } => {
+        Command::Serve => {
             let config = load_config(parsed)?;
             runtime.block_on(serve::run(&config))
         }
