@@ -65,6 +65,9 @@ pub(crate) enum Command {
     // Its flag, `--listen`, comes from the settings' declaration, like every setting's.
     Serve,
     /// A guided tour against a fake Genesys org started in process (no credentials needed).
+    // Parsed even without the `demo` feature, so that `dircache demo` can say what is missing;
+    // not offered in `--help` then.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo,
 }
 

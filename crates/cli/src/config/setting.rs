@@ -112,7 +112,9 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    /// A layer with these values (empty ones left out).
+    /// A layer with these values (empty ones left out): the demo's own settings, and the
+    /// tests'.
+    #[cfg(any(feature = "demo", test))]
     pub(crate) fn of<'a>(values: impl IntoIterator<Item = (Setting, &'a str)>) -> Self {
         let mut layer = Layer::default();
         for (setting, value) in values {
