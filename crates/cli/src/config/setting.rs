@@ -227,7 +227,10 @@ mod tests {
                 "serve.instance_id",
             ),
         ];
-        assert_eq!(names, documented);
+        // A new setting needs no line here; a renamed one fails.
+        for name in documented {
+            assert!(names.contains(&name), "{name:?} is gone");
+        }
         assert_eq!(Setting::Listen.subcommand(), Some("serve"));
         assert_eq!(
             Setting::UpstreamRpm.help(),
