@@ -14,8 +14,8 @@ use crate::pipeline::Pipeline;
 use crate::refresh::{Cause, RefreshRequest};
 use crate::stats::StatsRecorder;
 use crate::{
-    CacheBackend, CacheStats, CachedDirectory, Clock, DirectoryId, DirectorySource, Error, Limits,
-    MemoryBackend, Outcome, TtlMatrix,
+    CacheBackend, CacheField, CacheStats, CachedDirectory, Clock, DirectoryId, DirectorySource,
+    Error, Limits, MemoryBackend, Outcome, TtlMatrix,
 };
 
 /// A directory as answered by [`DirectoryCache::get`].
@@ -368,20 +368,20 @@ impl DirectoryCacheBuilder {
     /// Builds the cache.
     pub fn build(self) -> Result<DirectoryCache, Error> {
         let source = self.source.ok_or(Error::Config {
-            setting: "source",
+            setting: CacheField::Source.into(),
             reason: "a cache needs a directory source (e.g. a GenesysClient)".into(),
         })?;
         let refresh_ahead = self.refresh_ahead.unwrap_or(0.2);
         if !(0.0..1.0).contains(&refresh_ahead) {
             return Err(Error::Config {
-                setting: "refresh_ahead",
+                setting: CacheField::RefreshAhead.into(),
                 reason: format!("{refresh_ahead} is not a fraction of the TTL in 0..1"),
             });
         }
         let warm_concurrency = self.warm_concurrency.unwrap_or(8);
         if warm_concurrency == 0 {
             return Err(Error::Config {
-                setting: "warm_concurrency",
+                setting: CacheField::WarmConcurrency.into(),
                 reason: "must be at least 1".into(),
             });
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{DirectoryId, SourceError};
+use crate::{ConfigField, DirectoryId, SourceError};
 
 /// Everything that can go wrong in the cache.
 ///
@@ -84,8 +84,8 @@ pub enum Error {
     /// A setting with a value that cannot work.
     #[error("invalid setting `{setting}`: {reason}")]
     Config {
-        /// The setting, as the user knows it.
-        setting: &'static str,
+        /// The setting, shown as its dotted name (`webhooks.url`, `redis.prefix`).
+        setting: ConfigField,
         /// What is wrong with it.
         reason: String,
     },

@@ -4,6 +4,7 @@ mod backend;
 mod cache;
 mod cached_directory;
 mod clock;
+mod config_field;
 mod directory_id;
 mod error;
 mod flight;
@@ -29,6 +30,7 @@ pub use backend::{
 pub use cache::{DirectoryCache, DirectoryCacheBuilder, Lookup};
 pub use cached_directory::{CachedDirectory, DirectoryMeta, InvalidationDirective, Limits};
 pub use clock::Clock;
+pub use config_field::{BackendField, CacheField, ConfigField, WebhookField};
 pub use directory_id::{DirectoryId, MAX_DIRECTORY_ID_LEN};
 pub use error::Error;
 pub use listener::{

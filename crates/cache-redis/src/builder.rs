@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit::Auditor;
-use cache_core::{Clock, Error};
+use cache_core::{BackendField, Clock, ConfigField, Error};
 use genesys_client::redact_url;
 use redis::TlsCertificates;
 use redis::cluster::ClusterClient;
@@ -121,9 +121,11 @@ impl RedisBackendBuilder {
                     Some(certificates) => redis::Client::build_with_tls(*url, certificates.clone()),
                     None => redis::Client::open(*url),
                 };
-                client.map_err(|e| Error::Config {
-                    setting: "redis.url",
-                    reason: scrub(format!("{shown} is not a usable Redis URL: {e}")),
+                client.map_err(|e| {
+                    config(
+                        BackendField::Url,
+                        scrub(format!("{shown} is not a usable Redis URL: {e}")),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -138,11 +140,13 @@ impl RedisBackendBuilder {
             if let Some(certificates) = tls {
                 builder = builder.certs(certificates);
             }
-            let client = builder.build().map_err(|e| Error::Config {
-                setting: "redis.url",
-                reason: scrub(format!(
-                    "the cluster nodes {shown_urls:?} cannot be used: {e}"
-                )),
+            let client = builder.build().map_err(|e| {
+                config(
+                    BackendField::Url,
+                    scrub(format!(
+                        "the cluster nodes {shown_urls:?} cannot be used: {e}"
+                    )),
+                )
             })?;
             Pool::cluster(client, options)
         } else {
@@ -152,13 +156,13 @@ impl RedisBackendBuilder {
         match tokio::time::timeout(self.command_timeout, pool.connect_one()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_auth_error(&e) => {
-                return Err(Error::Config {
-                    setting: "redis.url",
-                    reason: scrub(format!(
+                return Err(config(
+                    BackendField::Url,
+                    scrub(format!(
                         "Redis at {} refused the credentials: {e}",
                         shown_urls.join(", ")
                     )),
-                });
+                ));
             }
             Ok(Err(e)) => tracing::warn!(
                 urls = ?shown_urls,
@@ -198,14 +202,9 @@ impl RedisBackendBuilder {
     }
 
     fn check(&self) -> Result<(), Error> {
-        let invalid = |setting, reason: &str| {
-            Err(Error::Config {
-                setting,
-                reason: reason.to_owned(),
-            })
-        };
+        let invalid = |field, reason: &str| Err(config(field, reason));
         if self.urls.is_empty() {
-            return invalid("redis.url", "no Redis URL was given");
+            return invalid(BackendField::Url, "no Redis URL was given");
         }
         if self.prefix.is_empty()
             || self
@@ -214,18 +213,18 @@ impl RedisBackendBuilder {
                 .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control())
         {
             return invalid(
-                "redis.prefix",
+                BackendField::Prefix,
                 "a key prefix is not empty and has no braces, spaces or control characters",
             );
         }
         if self.command_timeout.is_zero() {
-            return invalid("redis.command_timeout", "must be more than zero");
+            return invalid(BackendField::CommandTimeout, "must be more than zero");
         }
         if self.pool_size == 0 {
-            return invalid("redis.pool_size", "must be at least 1");
+            return invalid(BackendField::PoolSize, "must be at least 1");
         }
         if self.retention > MAX_RETENTION {
-            return invalid("redis.retention", "must be at most 30 days");
+            return invalid(BackendField::Retention, "must be at most 30 days");
         }
         if self.tls_roots.is_some()
             && self
@@ -234,11 +233,22 @@ impl RedisBackendBuilder {
                 .any(|u| !u.expose_secret().starts_with("rediss://"))
         {
             return invalid(
-                "redis.tls_root_certificates",
+                BackendField::TlsRootCertificates,
                 "TLS root certificates need rediss:// URLs",
             );
         }
         Ok(())
+    }
+}
+
+/// A refusal of one of this builder's settings, shown as `redis.<setting>`.
+fn config(field: BackendField, reason: impl Into<String>) -> Error {
+    Error::Config {
+        setting: ConfigField::Backend {
+            backend: "redis",
+            field,
+        },
+        reason: reason.into(),
     }
 }
 
@@ -327,7 +337,7 @@ mod tests {
         for (builder, expected) in cases {
             match builder.build().await {
                 Err(Error::Config { setting, reason }) => {
-                    assert_eq!(setting, expected, "{reason}");
+                    assert_eq!(setting.to_string(), expected, "{reason}");
                     assert!(!reason.contains("hunter2"), "{reason}");
                 }
                 other => panic!("expected a {expected} error, got {other:?}"),

@@ -2,11 +2,15 @@
 //! backend, audit log, webhooks and Prometheus recorder. `serve`, the one-shot commands and
 //! `demo` all start here.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use audit::{AuditWriter, Auditor, JsonLinesSink};
-use cache_core::{CacheBackend, Clock, DirectoryCache, MemoryBackend, WebhookListener};
+use cache_core::{
+    BackendField, CacheBackend, Clock, ConfigField, DirectoryCache, MemoryBackend, WebhookField,
+    WebhookListener,
+};
 use cache_redis::{RedisBackend, TieredBackend};
 use genesys_client::GenesysClient;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -74,10 +78,10 @@ impl App {
                 .auditor(auditor.clone())
                 .build()
                 .map_err(|e| match e {
-                    cache_core::Error::Config { setting, reason } => {
-                        let key = setting.strip_prefix("webhooks").unwrap_or_default();
-                        ConfigError::new(format!("{}{key}", webhook.name), reason)
-                    }
+                    cache_core::Error::Config {
+                        setting: ConfigField::Webhook(field),
+                        reason,
+                    } => ConfigError::new(webhook_key(&webhook.name, field), reason),
                     other => ConfigError::new(webhook.name.clone(), one_line(&other)),
                 })?;
             builder = builder.listener(Arc::new(listener));
@@ -154,11 +158,19 @@ async fn redis_backend(
         .await
         .map_err(|e| match e {
             // cache-redis never puts a password in its reasons.
-            cache_core::Error::Config { setting, reason } => {
-                let name = match setting {
-                    "redis.url" => urls.name.to_string(),
-                    "redis.prefix" => Setting::RedisPrefix.env().to_owned(),
-                    other => other.to_owned(),
+            cache_core::Error::Config {
+                setting: setting @ ConfigField::Backend { field, .. },
+                reason,
+            } => {
+                let name = match field {
+                    BackendField::Url => urls.name.to_string(),
+                    BackendField::Prefix => Setting::RedisPrefix.env().to_owned(),
+                    // dircache leaves these at cache-redis' defaults: a refusal is a bug,
+                    // named as the library names it.
+                    BackendField::CommandTimeout
+                    | BackendField::PoolSize
+                    | BackendField::Retention
+                    | BackendField::TlsRootCertificates => setting.to_string(),
                 };
                 Failure::Config(ConfigError::new(name, reason))
             }
@@ -185,26 +197,60 @@ fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigErr
         builder = builder.login_url(&url.value);
     }
     builder.build().map_err(|e| match e {
-        genesys_client::Error::Config { setting, reason } => {
-            let named = |n: Option<&Named<String>>, env: &str| {
-                n.map_or_else(|| env.to_owned(), |n| n.name.to_string())
-            };
-            let name = match setting {
-                "client_id" => named(settings.client_id.as_ref(), "GENESYS_CLIENT_ID"),
-                "client_secret" => settings.client_secret.as_ref().map_or_else(
-                    || "GENESYS_CLIENT_SECRET".to_owned(),
-                    |s| s.name.to_string(),
-                ),
-                "api_url" => named(settings.api_url.as_ref(), "GENESYS_API_URL"),
-                "login_url" => named(settings.login_url.as_ref(), "GENESYS_LOGIN_URL"),
-                "page_size" => settings.page_size.name.to_string(),
-                "requests_per_minute" => settings.requests_per_minute.name.to_string(),
-                other => other.to_owned(),
-            };
-            ConfigError::new(name, reason)
-        }
+        genesys_client::Error::Config {
+            setting, reason, ..
+        } => ConfigError::new(genesys_name(settings, setting), reason),
         other => ConfigError::new("genesys", one_line(&other)),
     })
+}
+
+/// The name the user gave the setting the Genesys client calls `field`.
+fn genesys_name(settings: &GenesysSettings, field: genesys_client::ConfigField) -> String {
+    use genesys_client::ConfigField as Field;
+    let named = |given: Option<&Cow<'static, str>>, setting: Setting| {
+        given.map_or_else(|| setting.env().to_owned(), ToString::to_string)
+    };
+    match field {
+        Field::ClientId => named(
+            settings.client_id.as_ref().map(|n| &n.name),
+            Setting::ClientId,
+        ),
+        Field::ClientSecret => named(
+            settings.client_secret.as_ref().map(|n| &n.name),
+            Setting::ClientSecret,
+        ),
+        // Parsed (and refused) by the configuration already.
+        Field::Region => Setting::Region.env().to_owned(),
+        Field::ApiUrl => named(settings.api_url.as_ref().map(|n| &n.name), Setting::ApiUrl),
+        Field::LoginUrl => named(
+            settings.login_url.as_ref().map(|n| &n.name),
+            Setting::LoginUrl,
+        ),
+        Field::PageSize => settings.page_size.name.to_string(),
+        Field::RequestsPerMinute => settings.requests_per_minute.name.to_string(),
+        // dircache leaves these at the client's defaults: a refusal is a bug, named as the
+        // library names it.
+        Field::RateLimitBurst
+        | Field::RequestTimeout
+        | Field::MaxPages
+        | Field::SnapshotAttempts => field.to_string(),
+    }
+}
+
+/// The name of a webhook's setting the listener calls `field`: `webhooks[i].url`.
+fn webhook_key(webhook: &str, field: WebhookField) -> String {
+    let key = match field {
+        WebhookField::Url => "url",
+        WebhookField::Secret => "secret",
+        // dircache leaves these at the listener's defaults: a refusal is a bug, named as the
+        // library names it.
+        WebhookField::QueueCapacity | WebhookField::MaxAttempts | WebhookField::Timeout => {
+            field.name().unwrap_or_default()
+        }
+        // The HTTP client or the runtime: about the webhook as a whole.
+        WebhookField::Listener => return webhook.to_owned(),
+    };
+    format!("{webhook}.{key}")
 }
 
 /// Installs the Prometheus recorder (once per process) and describes every metric, so the

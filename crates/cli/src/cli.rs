@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Layer, Setting};
 
@@ -21,100 +21,8 @@ pub(crate) struct Cli {
     #[arg(long, env = "DIRCACHE_CONFIG", global = true, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
 
-    #[command(flatten)]
-    pub(crate) settings: SettingArgs,
-
     #[command(subcommand)]
     pub(crate) command: Command,
-}
-
-/// The settings that have a flag. Secrets have none: they come from the environment, a file
-/// (`--client-secret-file`, `--admin-token-file`) or the configuration file.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Settings (flags beat the environment, which beats --config)")]
-pub(crate) struct SettingArgs {
-    /// OAuth client id (client-credentials grant).
-    #[arg(long, env = "GENESYS_CLIENT_ID", global = true, value_name = "ID")]
-    client_id: Option<String>,
-    /// A file holding the OAuth client secret (or set GENESYS_CLIENT_SECRET).
-    #[arg(
-        long,
-        env = "GENESYS_CLIENT_SECRET_FILE",
-        global = true,
-        value_name = "FILE"
-    )]
-    client_secret_file: Option<String>,
-    /// Genesys Cloud region (eu-west-1) or domain (mypurecloud.ie) [default: us-east-1].
-    #[arg(long, env = "GENESYS_REGION", global = true, value_name = "REGION")]
-    region: Option<String>,
-    /// Overrides the API base URL of the region.
-    #[arg(long, env = "GENESYS_API_URL", global = true, value_name = "URL")]
-    api_url: Option<String>,
-    /// Overrides the login base URL of the region.
-    #[arg(long, env = "GENESYS_LOGIN_URL", global = true, value_name = "URL")]
-    login_url: Option<String>,
-    /// Entries per upstream page, 1..=500 [default: 250].
-    #[arg(long, env = "DIRCACHE_PAGE_SIZE", global = true, value_name = "N")]
-    page_size: Option<String>,
-    /// Requests a minute this instance may send to Genesys; instances sharing one OAuth client
-    /// share its allowance [default: 300].
-    #[arg(long, env = "DIRCACHE_UPSTREAM_RPM", global = true, value_name = "N")]
-    upstream_rpm: Option<String>,
-    /// Default TTL in seconds, 30..=3600 [default: 300].
-    #[arg(
-        long,
-        env = "DIRCACHE_TTL_DEFAULT",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    ttl_default: Option<String>,
-    /// Most entries a cached directory may have; a larger one is refused [default: 500].
-    #[arg(long, env = "DIRCACHE_MAX_ENTRIES", global = true, value_name = "N")]
-    max_entries: Option<String>,
-    /// How long after expiry a copy is served while upstream fails [default: 3600].
-    #[arg(
-        long,
-        env = "DIRCACHE_STALE_IF_ERROR",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    stale_if_error: Option<String>,
-    /// Cache backend: memory or redis [default: memory].
-    #[arg(long, env = "DIRCACHE_BACKEND", global = true, value_name = "BACKEND")]
-    backend: Option<String>,
-    /// Prefix of every Redis key [default: dircache]. The URL is DIRCACHE_REDIS_URL.
-    #[arg(
-        long,
-        env = "DIRCACHE_REDIS_PREFIX",
-        global = true,
-        value_name = "PREFIX"
-    )]
-    redis_prefix: Option<String>,
-    /// In-process cache in front of Redis: on or off [default: on].
-    #[arg(long, env = "DIRCACHE_L1", global = true, value_name = "on|off")]
-    l1: Option<String>,
-    /// Append audit events (JSON lines) to this file [default: none].
-    #[arg(long, env = "DIRCACHE_AUDIT_LOG", global = true, value_name = "FILE")]
-    audit_log: Option<String>,
-    /// Also audit every cache hit: true or false [default: false].
-    #[arg(
-        long,
-        env = "DIRCACHE_AUDIT_HITS",
-        global = true,
-        value_name = "true|false"
-    )]
-    audit_hits: Option<String>,
-    /// A file holding the admin bearer token (or set DIRCACHE_ADMIN_TOKEN).
-    #[arg(
-        long,
-        env = "DIRCACHE_ADMIN_TOKEN_FILE",
-        global = true,
-        value_name = "FILE"
-    )]
-    admin_token_file: Option<String>,
-    /// This instance's name in the audit log [default: HOSTNAME-PID].
-    #[arg(long, env = "DIRCACHE_INSTANCE_ID", global = true, value_name = "ID")]
-    instance_id: Option<String>,
 }
 
 /// What to do.
@@ -154,12 +62,12 @@ pub(crate) enum Command {
         output: ReportOutput,
     },
     /// Run the HTTP sidecar.
-    Serve {
-        /// The address to listen on [default: 127.0.0.1:8080].
-        #[arg(long, env = "DIRCACHE_LISTEN", value_name = "ADDR")]
-        listen: Option<String>,
-    },
+    // Its flag, `--listen`, comes from the settings' declaration, like every setting's.
+    Serve,
     /// A guided tour against a fake Genesys org started in process (no credentials needed).
+    // Parsed even without the `demo` feature, so that `dircache demo` can say what is missing;
+    // not offered in `--help` then.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo,
 }
 
@@ -193,47 +101,60 @@ pub(crate) struct Parsed {
     pub(crate) config_origin: &'static str,
 }
 
+/// The command line: the subcommands and `--config` of [`Cli`], and a flag for every setting
+/// that has one, from the settings' declaration.
+pub(crate) fn command() -> clap::Command {
+    let mut command = Cli::command()
+        .next_help_heading("Settings (flags beat the environment, which beats --config)");
+    for &setting in Setting::ALL {
+        let (Some(flag), Some(value_name)) = (setting.flag(), setting.value_name()) else {
+            continue;
+        };
+        // As clap's derive does with a doc comment: a one-line help loses its final period.
+        let help = setting.help();
+        let arg = Arg::new(flag)
+            .long(flag)
+            .env(setting.env())
+            .value_name(value_name)
+            .help(help.strip_suffix('.').unwrap_or(help));
+        command = match setting.subcommand() {
+            Some(name) => command.mut_subcommand(name, |sub| sub.arg(arg)),
+            None => command.arg(arg.global(true)),
+        };
+    }
+    command
+}
+
 impl Cli {
     /// Parses `args`; a usage error is returned for the caller to print (exit status 2).
     pub(crate) fn parse_from_args(
         args: impl IntoIterator<Item = std::ffi::OsString>,
     ) -> Result<Parsed, clap::Error> {
-        let matches = Cli::command().try_get_matches_from(args)?;
+        let matches = command().try_get_matches_from(args)?;
         let cli = Cli::from_arg_matches(&matches)?;
         let mut flags = Layer::default();
         let mut env = Layer::default();
-        let serve_matches = matches
-            .subcommand()
-            .filter(|(name, _)| *name == "serve")
-            .map(|(_, m)| m);
-        for (setting, value) in cli.given() {
-            let Some(value) = value else { continue };
-            let source = match setting {
-                Setting::Listen => serve_matches.and_then(|m| source_of(m, setting)),
-                _ => source_of(&matches, setting),
+        for &setting in Setting::ALL {
+            let owner = match setting.subcommand() {
+                Some(name) => matches.subcommand_matches(name),
+                None => Some(&matches),
             };
-            match source {
-                Some(ValueSource::CommandLine) => flags.set(setting, value.to_owned()),
-                Some(ValueSource::EnvVariable) => env.set(setting, value.to_owned()),
-                _ => {}
+            if let (Some(flag), Some(owner)) = (setting.flag(), owner) {
+                let value = owner.get_one::<String>(flag).cloned();
+                match (owner.value_source(flag), value) {
+                    (Some(ValueSource::CommandLine), Some(value)) => flags.set(setting, value),
+                    (Some(ValueSource::EnvVariable), Some(value)) => env.set(setting, value),
+                    _ => {}
+                }
+                continue;
             }
-        }
-        // Secrets and the Redis URL have no flag, so clap does not read them; nor does it read
-        // DIRCACHE_LISTEN for other commands than serve, where it is still checked.
-        let mut unread = vec![
-            Setting::ClientSecret,
-            Setting::AdminToken,
-            Setting::RedisUrl,
-        ];
-        if serve_matches.is_none() {
-            unread.push(Setting::Listen);
-        }
-        for setting in unread {
+            // clap reads no flag for it: secrets and the Redis URL have none, and a
+            // subcommand's flag (DIRCACHE_LISTEN) is still checked for the other commands.
             match std::env::var(setting.env()) {
                 Ok(value) => env.set(setting, value),
                 Err(std::env::VarError::NotPresent) => {}
                 Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(Cli::command().error(
+                    return Err(command().error(
                         clap::error::ErrorKind::InvalidUtf8,
                         format!("{} is not valid UTF-8", setting.env()),
                     ));
@@ -251,40 +172,6 @@ impl Cli {
             config_origin,
         })
     }
-
-    /// Every flagged setting and the value clap found for it (from a flag or the environment).
-    fn given(&self) -> Vec<(Setting, Option<&str>)> {
-        let s = &self.settings;
-        let listen = match &self.command {
-            Command::Serve { listen } => listen.as_deref(),
-            _ => None,
-        };
-        vec![
-            (Setting::ClientId, s.client_id.as_deref()),
-            (Setting::ClientSecretFile, s.client_secret_file.as_deref()),
-            (Setting::Region, s.region.as_deref()),
-            (Setting::ApiUrl, s.api_url.as_deref()),
-            (Setting::LoginUrl, s.login_url.as_deref()),
-            (Setting::PageSize, s.page_size.as_deref()),
-            (Setting::UpstreamRpm, s.upstream_rpm.as_deref()),
-            (Setting::TtlDefault, s.ttl_default.as_deref()),
-            (Setting::MaxEntries, s.max_entries.as_deref()),
-            (Setting::StaleIfError, s.stale_if_error.as_deref()),
-            (Setting::Backend, s.backend.as_deref()),
-            (Setting::RedisPrefix, s.redis_prefix.as_deref()),
-            (Setting::L1, s.l1.as_deref()),
-            (Setting::AuditLog, s.audit_log.as_deref()),
-            (Setting::AuditHits, s.audit_hits.as_deref()),
-            (Setting::AdminTokenFile, s.admin_token_file.as_deref()),
-            (Setting::InstanceId, s.instance_id.as_deref()),
-            (Setting::Listen, listen),
-        ]
-    }
-}
-
-/// Where clap found `setting`'s value.
-fn source_of(matches: &ArgMatches, setting: Setting) -> Option<ValueSource> {
-    setting.arg_id().and_then(|id| matches.value_source(&id))
 }
 
 #[cfg(test)]
@@ -297,7 +184,7 @@ mod tests {
 
     #[test]
     fn the_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
@@ -310,25 +197,23 @@ mod tests {
         }
         let serve = parse(&["dircache", "serve", "--listen", "127.0.0.1:0"]);
         assert_eq!(serve.flags.get(Setting::Listen), Some("127.0.0.1:0"));
-        assert!(matches!(serve.cli.command, Command::Serve { .. }));
+        assert!(matches!(serve.cli.command, Command::Serve));
     }
 
     #[test]
     fn every_flagged_setting_has_its_flag_and_environment_variable() {
-        let command = Cli::command();
-        let serve = command.find_subcommand("serve").unwrap();
-        for setting in Setting::ALL {
-            let Some(id) = setting.arg_id() else { continue };
-            let owner = if setting == Setting::Listen {
-                serve
-            } else {
-                &command
+        let command = command();
+        for &setting in Setting::ALL {
+            let Some(flag) = setting.flag() else { continue };
+            let owner = match setting.subcommand() {
+                Some(name) => command.find_subcommand(name).unwrap(),
+                None => &command,
             };
             let arg = owner
                 .get_arguments()
-                .find(|arg| arg.get_id() == id.as_str())
+                .find(|arg| arg.get_id() == flag)
                 .unwrap_or_else(|| panic!("no flag for {setting:?}"));
-            assert_eq!(arg.get_long(), setting.flag());
+            assert_eq!(arg.get_long(), Some(flag));
             assert_eq!(
                 arg.get_env().and_then(|e| e.to_str()),
                 Some(setting.env()),

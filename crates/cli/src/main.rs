@@ -6,6 +6,7 @@ mod app;
 mod cli;
 mod commands;
 mod config;
+#[cfg(feature = "demo")]
 mod demo;
 mod failure;
 mod report;
@@ -43,7 +44,7 @@ fn run(parsed: &Parsed) -> Result<(), Failure> {
     let command = &parsed.cli.command;
     // The sidecar logs each request; a one-shot command only says what went wrong.
     let default_level = match command {
-        Command::Serve { .. } => "info",
+        Command::Serve => "info",
         _ => "warn",
     };
     init_tracing(default_level)?;
@@ -53,8 +54,15 @@ fn run(parsed: &Parsed) -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(format!("cannot start the async runtime: {e}")))?;
     let result = match command {
         // The demo brings its own fake Genesys and ignores the configuration.
+        #[cfg(feature = "demo")]
         Command::Demo => runtime.block_on(demo::run()),
-        Command::Serve { .. } => {
+        #[cfg(not(feature = "demo"))]
+        Command::Demo => Err(Failure::Usage(
+            "the demo is not in this build: it was built without the `demo` feature \
+             (cargo build -p cli --features demo)"
+                .to_owned(),
+        )),
+        Command::Serve => {
             let config = load_config(parsed)?;
             runtime.block_on(serve::run(&config))
         }

@@ -6,6 +6,8 @@ use common::{against, bare, parts, run};
 use genesys_mock::{Fault, GenesysMock, MockDirectory, Target};
 use serde_json::Value;
 
+// The binary under test is built with the features of this test run.
+#[cfg(feature = "demo")]
 #[test]
 fn demo_walks_through_the_cache_and_exits_0() {
     let (status, stdout, stderr) = parts(&run(bare().arg("demo")));
@@ -21,6 +23,14 @@ fn demo_walks_through_the_cache_and_exits_0() {
     ] {
         assert!(stdout.contains(step), "{step:?} missing from\n{stdout}");
     }
+}
+
+#[cfg(not(feature = "demo"))]
+#[test]
+fn demo_without_the_demo_feature_exits_2_naming_the_feature() {
+    let (status, stdout, stderr) = parts(&run(bare().arg("demo")));
+    assert_eq!(status, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("`demo` feature"), "{stderr}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use url::Url;
 use crate::auth::TokenSource;
 use crate::client::{GenesysClient, Inner};
 use crate::limiter::RequestLimiter;
-use crate::{Error, Region, RetryPolicy, metrics};
+use crate::{ConfigField, Error, Region, RetryPolicy, metrics};
 
 /// Largest page size the directory API accepts.
 pub(crate) const MAX_PAGE_SIZE: u32 = 500;
@@ -142,34 +142,42 @@ impl GenesysClientBuilder {
         let client_id = self
             .client_id
             .filter(|id| !id.trim().is_empty())
-            .ok_or_else(|| config("client_id", "the OAuth client id is required"))?;
+            .ok_or_else(|| config(ConfigField::ClientId, "the OAuth client id is required"))?;
         let client_secret = self
             .client_secret
             .filter(|secret| !secret.expose_secret().is_empty())
-            .ok_or_else(|| config("client_secret", "the OAuth client secret is required"))?;
-        validate_page_size(self.page_size, "page_size")?;
+            .ok_or_else(|| {
+                config(
+                    ConfigField::ClientSecret,
+                    "the OAuth client secret is required",
+                )
+            })?;
+        validate_page_size(self.page_size)?;
         let per_minute = NonZeroU32::new(self.requests_per_minute)
-            .ok_or_else(|| config("requests_per_minute", "must be at least 1"))?;
+            .ok_or_else(|| config(ConfigField::RequestsPerMinute, "must be at least 1"))?;
         let burst = match self.rate_limit_burst {
             Some(burst) => NonZeroU32::new(burst)
-                .ok_or_else(|| config("rate_limit_burst", "must be at least 1"))?,
+                .ok_or_else(|| config(ConfigField::RateLimitBurst, "must be at least 1"))?,
             None => NonZeroU32::new((per_minute.get() / 10).max(1)).expect("at least 1"),
         };
         if self.max_pages == 0 {
-            return Err(config("max_pages", "must be at least 1"));
+            return Err(config(ConfigField::MaxPages, "must be at least 1"));
         }
         if self.snapshot_attempts == 0 {
-            return Err(config("snapshot_attempts", "must be at least 1"));
+            return Err(config(ConfigField::SnapshotAttempts, "must be at least 1"));
         }
         if self.request_timeout.is_zero() {
-            return Err(config("request_timeout", "must be longer than zero"));
+            return Err(config(
+                ConfigField::RequestTimeout,
+                "must be longer than zero",
+            ));
         }
         let api_base = match &self.api_url {
-            Some(url) => parse_base(url, "api_url")?,
+            Some(url) => parse_base(url, ConfigField::ApiUrl)?,
             None => self.region.api_base(),
         };
         let login_base = match &self.login_url {
-            Some(url) => parse_base(url, "login_url")?,
+            Some(url) => parse_base(url, ConfigField::LoginUrl)?,
             None => self.region.login_base(),
         };
 
@@ -209,87 +217,84 @@ impl GenesysClientBuilder {
     /// A builder from the environment, as [`GenesysClient::from_env`] reads it; `lookup` gives
     /// a variable's value (`Ok(None)` when unset).
     pub(crate) fn from_lookup(
-        lookup: impl Fn(&'static str) -> Result<Option<String>, Error>,
+        lookup: impl Fn(ConfigField) -> Result<Option<String>, Error>,
     ) -> Result<Self, Error> {
         let mut builder = Self::default();
-        let client_id = lookup(ENV_CLIENT_ID)?
-            .ok_or_else(|| config(ENV_CLIENT_ID, "is not set (the OAuth client id)"))?;
-        let client_secret = lookup(ENV_CLIENT_SECRET)?
-            .ok_or_else(|| config(ENV_CLIENT_SECRET, "is not set (the OAuth client secret)"))?;
+        let client_id = lookup(ConfigField::ClientId)?
+            .ok_or_else(|| config(ConfigField::ClientId, "is not set (the OAuth client id)"))?;
+        let client_secret = lookup(ConfigField::ClientSecret)?.ok_or_else(|| {
+            config(
+                ConfigField::ClientSecret,
+                "is not set (the OAuth client secret)",
+            )
+        })?;
         builder = builder
             .client_id(client_id)
             .client_secret(SecretString::from(client_secret));
-        if let Some(region) = lookup(ENV_REGION)? {
-            let region = region.parse::<Region>().map_err(|err| match err {
-                Error::Config { reason, .. } => config(ENV_REGION, reason),
-                other => other,
-            })?;
-            builder = builder.region(region);
+        if let Some(region) = lookup(ConfigField::Region)? {
+            builder = builder.region(region.parse::<Region>()?);
         }
-        if let Some(url) = lookup(ENV_API_URL)? {
+        if let Some(url) = lookup(ConfigField::ApiUrl)? {
             builder = builder.api_url(&url);
         }
-        if let Some(url) = lookup(ENV_LOGIN_URL)? {
+        if let Some(url) = lookup(ConfigField::LoginUrl)? {
             builder = builder.login_url(&url);
         }
         Ok(builder)
     }
 }
 
-/// The environment variables [`GenesysClient::from_env`] reads.
-const ENV_CLIENT_ID: &str = "GENESYS_CLIENT_ID";
-const ENV_CLIENT_SECRET: &str = "GENESYS_CLIENT_SECRET";
-const ENV_REGION: &str = "GENESYS_REGION";
-const ENV_API_URL: &str = "GENESYS_API_URL";
-const ENV_LOGIN_URL: &str = "GENESYS_LOGIN_URL";
-
-/// Reads one environment variable; empty counts as unset, non-UTF-8 is an error naming it.
-pub(crate) fn env_lookup(name: &'static str) -> Result<Option<String>, Error> {
+/// Reads the environment variable of `setting` (none for a setting `from_env` does not read);
+/// empty counts as unset, non-UTF-8 is an error naming it.
+pub(crate) fn env_lookup(setting: ConfigField) -> Result<Option<String>, Error> {
+    let Some(name) = setting.env_var() else {
+        return Ok(None);
+    };
     match std::env::var(name) {
         Ok(value) if value.trim().is_empty() => Ok(None),
         Ok(value) => Ok(Some(value)),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(config(name, "is not valid UTF-8")),
+        Err(std::env::VarError::NotUnicode(_)) => Err(config(setting, "is not valid UTF-8")),
     }
 }
 
-/// Renames a builder setting to the environment variable it came from, so `from_env` errors
-/// name what the user can fix.
+/// Marks a configuration error as about a value read from the environment, so `from_env`
+/// errors name the variable the user can fix.
 pub(crate) fn env_setting(err: Error) -> Error {
     match err {
-        Error::Config { setting, reason } => {
-            let setting = match setting {
-                "client_id" => ENV_CLIENT_ID,
-                "client_secret" => ENV_CLIENT_SECRET,
-                "api_url" => ENV_API_URL,
-                "login_url" => ENV_LOGIN_URL,
-                other => other,
-            };
-            Error::Config { setting, reason }
-        }
+        Error::Config {
+            setting, reason, ..
+        } => Error::Config {
+            setting,
+            from_env: true,
+            reason,
+        },
         other => other,
     }
 }
 
-pub(crate) fn validate_page_size(page_size: u32, setting: &'static str) -> Result<(), Error> {
+/// Refuses a page size outside 1..=500, the builder's or a fetch's own.
+pub(crate) fn validate_page_size(page_size: u32) -> Result<(), Error> {
     if (1..=MAX_PAGE_SIZE).contains(&page_size) {
         Ok(())
     } else {
         Err(config(
-            setting,
+            ConfigField::PageSize,
             format!("page size must be 1..={MAX_PAGE_SIZE}, got {page_size}"),
         ))
     }
 }
 
-fn config(setting: &'static str, reason: impl Into<String>) -> Error {
+/// A refusal of `setting`, as given to the builder.
+pub(crate) fn config(setting: ConfigField, reason: impl Into<String>) -> Error {
     Error::Config {
         setting,
+        from_env: false,
         reason: reason.into(),
     }
 }
 
-fn parse_base(text: &str, setting: &'static str) -> Result<Url, Error> {
+fn parse_base(text: &str, setting: ConfigField) -> Result<Url, Error> {
     let url =
         Url::parse(text.trim()).map_err(|err| config(setting, format!("not a URL: {err}")))?;
     // The URL is not echoed back: it may be the place a user pasted credentials into.
@@ -335,9 +340,12 @@ mod tests {
             .client_secret(SecretString::from("s3cr3t-value"))
     }
 
+    /// The name the refusal gives its setting.
     fn setting(result: Result<GenesysClient, Error>) -> &'static str {
         match result {
-            Err(Error::Config { setting, .. }) => setting,
+            Err(Error::Config {
+                setting, from_env, ..
+            }) => setting.name(from_env),
             other => panic!("expected a config error, got {other:?}"),
         }
     }
@@ -442,9 +450,11 @@ mod tests {
 
     fn from_vars(vars: &[(&'static str, &str)]) -> Result<GenesysClient, Error> {
         let vars: HashMap<&str, String> = vars.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        GenesysClientBuilder::from_lookup(|name| Ok(vars.get(name).cloned()))
-            .and_then(GenesysClientBuilder::build)
-            .map_err(env_setting)
+        GenesysClientBuilder::from_lookup(|setting| {
+            Ok(setting.env_var().and_then(|name| vars.get(name).cloned()))
+        })
+        .and_then(GenesysClientBuilder::build)
+        .map_err(env_setting)
     }
 
     #[test]

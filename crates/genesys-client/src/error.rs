@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::ConfigField;
+
 /// A Genesys Cloud error body: `{message, code, status, contextId, details[], errors[]}`.
 ///
 /// Kept whole in [`Error`] so that users can quote it (and the correlation id) to Genesys support.
@@ -34,12 +36,14 @@ pub struct ApiErrorBody {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A setting is missing or invalid; `setting` names it (a builder method or an environment
-    /// variable such as `GENESYS_REGION`).
-    #[error("invalid configuration for {setting}: {reason}")]
+    /// A setting is missing or invalid; the message names it as a builder method, or as the
+    /// environment variable (such as `GENESYS_REGION`) when it came from there.
+    #[error("invalid configuration for {}: {reason}", setting.name(*from_env))]
     Config {
         /// The setting at fault.
-        setting: &'static str,
+        setting: ConfigField,
+        /// Whether its value came from the environment ([`GenesysClient::from_env`](crate::GenesysClient::from_env)).
+        from_env: bool,
         /// What is wrong with it.
         reason: String,
     },

@@ -182,7 +182,7 @@ impl GenesysClient {
             });
         }
         let page_size = options.page_size.unwrap_or(self.inner.page_size);
-        validate_page_size(page_size, "page_size")?;
+        validate_page_size(page_size)?;
         let budget = options.retry_budget.unwrap_or(self.inner.retry.budget);
         let deadline = Instant::now() + budget;
 
@@ -399,7 +399,7 @@ mod tests {
             matches!(
                 err,
                 Error::Config {
-                    setting: "page_size",
+                    setting: crate::ConfigField::PageSize,
                     ..
                 }
             ),

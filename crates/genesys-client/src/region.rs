@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use url::Url;
 
-use crate::Error;
+use crate::config::config;
+use crate::{ConfigField, Error};
 
 /// A Genesys Cloud region (an AWS region hosting an organisation).
 ///
@@ -122,12 +123,14 @@ impl FromStr for Region {
             .iter()
             .find(|(_, name, domain)| *name == wanted || *domain == wanted)
             .map(|(region, _, _)| *region)
-            .ok_or_else(|| Error::Config {
-                setting: "region",
-                reason: format!(
-                    "unknown Genesys Cloud region {s:?}; expected a region name such as eu-west-1 \
-                     or a domain such as mypurecloud.ie"
-                ),
+            .ok_or_else(|| {
+                config(
+                    ConfigField::Region,
+                    format!(
+                        "unknown Genesys Cloud region {s:?}; expected a region name such as \
+                         eu-west-1 or a domain such as mypurecloud.ie"
+                    ),
+                )
             })
     }
 }
@@ -171,7 +174,8 @@ mod tests {
             matches!(
                 err,
                 Error::Config {
-                    setting: "region",
+                    setting: ConfigField::Region,
+                    from_env: false,
                     ..
                 }
             ),

@@ -13,8 +13,8 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
-use crate::Error;
 use crate::listener::{self, ChangeListener, DirectoryChange, ListenerError};
+use crate::{Error, WebhookField};
 use delivery::Worker;
 
 mod delivery;
@@ -184,22 +184,22 @@ impl WebhookListenerBuilder {
         let host = url.host_str().unwrap_or_default().to_owned();
         let secret = match self.secret {
             Some(secret) if !secret.expose_secret().is_empty() => secret,
-            Some(_) => return Err(config("webhooks.secret", "the secret is empty")),
+            Some(_) => return Err(config(WebhookField::Secret, "the secret is empty")),
             None => {
                 return Err(config(
-                    "webhooks.secret",
+                    WebhookField::Secret,
                     "a secret is required: every POST is signed with it",
                 ));
             }
         };
         if self.queue_capacity == 0 {
-            return Err(config("webhooks.queue_capacity", "must be at least 1"));
+            return Err(config(WebhookField::QueueCapacity, "must be at least 1"));
         }
         if self.max_attempts == 0 {
-            return Err(config("webhooks.max_attempts", "must be at least 1"));
+            return Err(config(WebhookField::MaxAttempts, "must be at least 1"));
         }
         if self.timeout.is_zero() {
-            return Err(config("webhooks.timeout", "must be more than zero"));
+            return Err(config(WebhookField::Timeout, "must be more than zero"));
         }
         let client = match self.http_client {
             Some(client) => client,
@@ -207,11 +207,16 @@ impl WebhookListenerBuilder {
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("dircache/", env!("CARGO_PKG_VERSION")))
                 .build()
-                .map_err(|e| config("webhooks", format!("cannot build an HTTP client: {e}")))?,
+                .map_err(|e| {
+                    config(
+                        WebhookField::Listener,
+                        format!("cannot build an HTTP client: {e}"),
+                    )
+                })?,
         };
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             config(
-                "webhooks",
+                WebhookField::Listener,
                 "a webhook listener needs a tokio runtime to run its delivery task",
             )
         })?;
@@ -256,9 +261,9 @@ impl fmt::Debug for WebhookListenerBuilder {
     }
 }
 
-fn config(setting: &'static str, reason: impl Into<String>) -> Error {
+fn config(setting: WebhookField, reason: impl Into<String>) -> Error {
     Error::Config {
-        setting,
+        setting: setting.into(),
         reason: reason.into(),
     }
 }
@@ -266,19 +271,19 @@ fn config(setting: &'static str, reason: impl Into<String>) -> Error {
 /// The URL, if it is one a webhook may be sent to.
 fn checked_url(raw: &str) -> Result<Url, Error> {
     // The URL itself stays out of the reasons: its path or query may hold a token.
-    let url = Url::parse(raw).map_err(|e| config("webhooks.url", format!("not a URL ({e})")))?;
+    let url = Url::parse(raw).map_err(|e| config(WebhookField::Url, format!("not a URL ({e})")))?;
     let Some(host) = url.host_str() else {
-        return Err(config("webhooks.url", "the URL has no host"));
+        return Err(config(WebhookField::Url, "the URL has no host"));
     };
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
         "http" => Err(config(
-            "webhooks.url",
+            WebhookField::Url,
             format!("plain http is allowed only to a loopback host, not to {host}; use https"),
         )),
         other => Err(config(
-            "webhooks.url",
+            WebhookField::Url,
             format!("the scheme must be https (or http to a loopback host), not {other}"),
         )),
     }

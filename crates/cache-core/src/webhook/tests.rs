@@ -322,23 +322,23 @@ async fn bad_settings_are_refused_naming_the_setting() {
         "file:///tmp/hook",
     ] {
         let (setting, reason) = refused(builder(url).build());
-        assert_eq!(setting, "webhooks.url", "{url}: {reason}");
+        assert_eq!(setting, WebhookField::Url.into(), "{url}: {reason}");
     }
     let (_, reason) = refused(builder("http://example.com/hook?token=t0k").build());
     assert!(reason.contains("https"), "{reason}");
     assert!(!reason.contains("t0k"), "{reason}");
 
     let (setting, _) = refused(WebhookListener::builder("https://example.com/hook").build());
-    assert_eq!(setting, "webhooks.secret");
+    assert_eq!(setting, WebhookField::Secret.into());
     let empty = WebhookListener::builder("https://example.com/hook").secret("".into());
-    assert_eq!(refused(empty.build()).0, "webhooks.secret");
+    assert_eq!(refused(empty.build()).0, WebhookField::Secret.into());
     assert_eq!(
         refused(builder("https://example.com").queue_capacity(0).build()).0,
-        "webhooks.queue_capacity"
+        WebhookField::QueueCapacity.into()
     );
     assert_eq!(
         refused(builder("https://example.com").max_attempts(0).build()).0,
-        "webhooks.max_attempts"
+        WebhookField::MaxAttempts.into()
     );
 
     for url in [
@@ -358,7 +358,7 @@ fn building_outside_a_runtime_is_refused_not_a_panic() {
         matches!(
             refused,
             Error::Config {
-                setting: "webhooks",
+                setting: crate::ConfigField::Webhook(WebhookField::Listener),
                 ..
             }
         ),

@@ -45,7 +45,7 @@ impl Task {
             Command::Invalidate { id } => Task::Invalidate(directory_id(id)?),
             Command::Verify { id, output } => Task::Verify(directory_id(id)?, *output),
             Command::Stats { output } => Task::Stats(*output),
-            Command::Serve { .. } | Command::Demo => {
+            Command::Serve | Command::Demo => {
                 return Err(Failure::Usage(
                     "serve and demo are not one-shot commands".to_owned(),
                 ));

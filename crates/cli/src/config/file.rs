@@ -1,94 +1,13 @@
-//! The TOML configuration file: its schema, and parse errors that name the offending key
-//! without quoting its value.
+//! The TOML configuration file: the types of its values, and parse errors that name the
+//! offending key without quoting its value. Its tables follow from the settings' declaration.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
-use super::ConfigError;
-
-/// The whole file. Every table and key is optional; unknown keys are refused.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileConfig {
-    #[serde(default)]
-    pub(crate) genesys: GenesysTable,
-    #[serde(default)]
-    pub(crate) ttl: TtlTable,
-    #[serde(default)]
-    pub(crate) cache: CacheTable,
-    #[serde(default)]
-    pub(crate) redis: RedisTable,
-    #[serde(default)]
-    pub(crate) audit: AuditTable,
-    #[serde(default)]
-    pub(crate) serve: ServeTable,
-    #[serde(default)]
-    pub(crate) webhooks: Vec<WebhookTable>,
-}
-
-/// `[genesys]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GenesysTable {
-    pub(crate) client_id: Option<String>,
-    pub(crate) client_secret: Option<FileSecret>,
-    pub(crate) client_secret_file: Option<PathBuf>,
-    pub(crate) region: Option<String>,
-    pub(crate) api_url: Option<String>,
-    pub(crate) login_url: Option<String>,
-    pub(crate) page_size: Option<i64>,
-    pub(crate) requests_per_minute: Option<i64>,
-}
-
-/// `[ttl]` and `[ttl.directories]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TtlTable {
-    pub(crate) default: Option<i64>,
-    #[serde(default)]
-    pub(crate) directories: BTreeMap<String, i64>,
-}
-
-/// `[cache]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CacheTable {
-    pub(crate) max_entries: Option<i64>,
-    pub(crate) stale_if_error: Option<i64>,
-    pub(crate) backend: Option<String>,
-}
-
-/// `[redis]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RedisTable {
-    /// A Redis URL may carry a password.
-    pub(crate) url: Option<FileSecret>,
-    pub(crate) prefix: Option<String>,
-    pub(crate) l1: Option<Switch>,
-}
-
-/// `[audit]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AuditTable {
-    pub(crate) path: Option<PathBuf>,
-    pub(crate) hits: Option<bool>,
-}
-
-/// `[serve]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ServeTable {
-    pub(crate) listen: Option<String>,
-    pub(crate) admin_token: Option<FileSecret>,
-    pub(crate) admin_token_file: Option<PathBuf>,
-    pub(crate) instance_id: Option<String>,
-}
+use super::{ConfigError, FileConfig};
 
 /// One `[[webhooks]]` entry.
 #[derive(Debug, Default, Deserialize)]

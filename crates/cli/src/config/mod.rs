@@ -1,6 +1,7 @@
 //! The validated configuration of `dircache`: flags beat the environment, which beats the TOML
 //! file, which beats the defaults; every refusal names the setting as the user wrote it.
 
+mod declare;
 mod file;
 mod secret;
 mod setting;
@@ -16,17 +17,18 @@ use cache_core::{DirectoryId, Limits, Ttl, TtlMatrix};
 use genesys_client::Region;
 use secrecy::{ExposeSecret, SecretString};
 
-pub(crate) use file::FileConfig;
 use file::{FileSecret, Switch};
 use secret::{SecretSource, first_secret};
-pub(crate) use setting::{Layer, Setting};
+pub(crate) use setting::{FileConfig, Layer, Setting};
 
 /// The default listen address of `dircache serve`.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// The default page size (Genesys' own).
-const DEFAULT_PAGE_SIZE: u32 = 250;
-/// Genesys' default allowance per OAuth client.
-const DEFAULT_UPSTREAM_RPM: u32 = 300;
+/// The accepted values of a whole-number setting, the rule a refusal states, the default.
+type Bound = (std::ops::RangeInclusive<i64>, &'static str, i64);
+/// Page sizes; the default is Genesys' own.
+const PAGE_SIZES: Bound = (1..=500, "a page size is 1..=500", 250);
+/// Requests a minute; the default is Genesys' allowance per OAuth client.
+const RATES: Bound = (1..=100_000, "a request rate is 1..=100000 a minute", 300);
 /// The default stale-if-error window.
 const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(3600);
 /// A week: a longer stale-if-error window is almost certainly a unit mistake.
@@ -79,6 +81,11 @@ impl<T> Named<T> {
         }
     }
 
+    /// The same name on `f(value)`.
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Named<U> {
+        Named::new(f(self.value), self.name)
+    }
+
     fn refuse(&self, reason: impl Into<String>) -> ConfigError {
         ConfigError::new(self.name.clone(), reason)
     }
@@ -89,7 +96,8 @@ impl<T> Named<T> {
 pub(crate) enum Upstream {
     /// Every command but `demo`.
     Required,
-    /// `demo`, which brings its own fake Genesys.
+    /// `demo`, which brings its own fake Genesys (so not in a build without it).
+    #[cfg(any(feature = "demo", test))]
     NotNeeded,
 }
 
@@ -177,167 +185,174 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// Merges the sources (flags > environment > file > defaults) and checks every value.
+    /// Merges the sources (flags > environment > file > defaults) and checks every value,
+    /// section by section in the order of the file (the first refusal is the one reported).
     pub(crate) fn resolve(inputs: &Inputs, upstream: Upstream) -> Result<Config, ConfigError> {
         let pick = Picker { inputs };
-        let file = &inputs.file;
-
-        let client_id = pick.text(Setting::ClientId, file.genesys.client_id.as_ref())?;
-        let client_secret = pick.secret(
-            Setting::ClientSecret,
-            Setting::ClientSecretFile,
-            file.genesys.client_secret.as_ref(),
-            file.genesys.client_secret_file.as_ref(),
-        )?;
-        if upstream == Upstream::Required {
-            if client_id.is_none() {
-                return Err(ConfigError::new(
-                    Setting::ClientId.env(),
-                    "is required: the OAuth client id (or genesys.client_id in the config file)",
-                ));
-            }
-            if client_secret.is_none() {
-                return Err(ConfigError::new(
-                    Setting::ClientSecret.env(),
-                    format!(
-                        "is required: the OAuth client secret (or {}, or genesys.client_secret \
-                         / genesys.client_secret_file in the config file)",
-                        Setting::ClientSecretFile.env()
-                    ),
-                ));
-            }
-        }
-        let region = match pick.text(Setting::Region, file.genesys.region.as_ref())? {
-            Some(region) => region
-                .value
-                .parse::<Region>()
-                .map_err(|e| region.refuse(reason_of(&e)))?,
-            None => Region::default(),
-        };
-        let api_url = pick.text(Setting::ApiUrl, file.genesys.api_url.as_ref())?;
-        let login_url = pick.text(Setting::LoginUrl, file.genesys.login_url.as_ref())?;
-        for url in [&api_url, &login_url].into_iter().flatten() {
-            check_http_url(url)?;
-        }
-        let page_size = pick
-            .number(Setting::PageSize, file.genesys.page_size)?
-            .map(|n| in_range(n, 1, 500, "a page size is 1..=500"))
-            .transpose()?
-            .map_or_else(
-                || Named::new(DEFAULT_PAGE_SIZE, Setting::PageSize.env()),
-                |n| Named::new(n.value as u32, n.name),
-            );
-        let requests_per_minute = pick
-            .number(Setting::UpstreamRpm, file.genesys.requests_per_minute)?
-            .map(|n| in_range(n, 1, 100_000, "a request rate is 1..=100000 a minute"))
-            .transpose()?
-            .map_or_else(
-                || Named::new(DEFAULT_UPSTREAM_RPM, Setting::UpstreamRpm.env()),
-                |n| Named::new(n.value as u32, n.name),
-            );
-
+        let genesys = resolve_genesys(&pick, upstream)?;
         let ttl = resolve_ttl(&pick)?;
-        let limits = match pick.number(Setting::MaxEntries, file.cache.max_entries)? {
-            Some(n) => Limits {
-                max_entries: in_range(n, 1, MAX_ENTRY_LIMIT, "an entry limit is 1..=100000")?.value
-                    as usize,
-            },
-            None => Limits::DEFAULT,
-        };
-        let stale_if_error = match pick.number(Setting::StaleIfError, file.cache.stale_if_error)? {
-            Some(n) => Duration::from_secs(
-                in_range(
-                    n,
-                    0,
-                    MAX_STALE_IF_ERROR as i64,
-                    "the stale-if-error window is 0..=604800 seconds (0 turns it off)",
-                )?
-                .value as u64,
-            ),
-            None => DEFAULT_STALE_IF_ERROR,
-        };
+        let (limits, stale_if_error) = resolve_cache(&pick)?;
         let backend = resolve_backend(&pick)?;
-
-        let audit = AuditSettings {
-            path: pick
-                .text(
-                    Setting::AuditLog,
-                    file.audit
-                        .path
-                        .as_ref()
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .as_ref(),
-                )?
-                .map(|path| Named::new(PathBuf::from(path.value), path.name)),
-            hits: match pick.given(Setting::AuditHits) {
-                Some(given) => parse_bool(
-                    &given,
-                    &["true", "on", "yes", "1"],
-                    &["false", "off", "no", "0"],
-                )?,
-                None => file.audit.hits.unwrap_or(false),
-            },
-        };
-
-        let listen = pick
-            .text(Setting::Listen, file.serve.listen.as_ref())?
-            .unwrap_or_else(|| Named::new(DEFAULT_LISTEN.to_owned(), Setting::Listen.env()));
-        let listen = Named::new(
-            SocketAddr::from_str(listen.value.trim()).map_err(|_| {
-                listen.refuse("expected an IP address and a port, such as 127.0.0.1:8080")
-            })?,
-            listen.name,
-        );
-        let admin_token = pick.secret(
-            Setting::AdminToken,
-            Setting::AdminTokenFile,
-            file.serve.admin_token.as_ref(),
-            file.serve.admin_token_file.as_ref(),
-        )?;
-        if let Some(token) = &admin_token {
-            let usable = token
-                .value
-                .expose_secret()
-                .bytes()
-                .all(|b| b.is_ascii_graphic());
-            if !usable {
-                return Err(token.refuse(
-                    "a bearer token is printable ASCII without spaces (it is sent in a header)",
-                ));
-            }
-        }
-        let instance_id = match pick.text(Setting::InstanceId, file.serve.instance_id.as_ref())? {
-            Some(id) => {
-                if id.value.len() > 128 || id.value.chars().any(char::is_control) {
-                    return Err(id.refuse("an instance id is 1..=128 characters, none a control"));
-                }
-                id.value
-            }
-            None => default_instance_id(),
-        };
-        let webhooks = resolve_webhooks(file)?;
-
+        let audit = resolve_audit(&pick)?;
+        let (listen, admin_token, instance_id) = resolve_serve(&pick)?;
+        let webhooks = resolve_webhooks(&inputs.file)?;
         Ok(Config {
-            genesys: GenesysSettings {
-                client_id,
-                client_secret,
-                region,
-                api_url,
-                login_url,
-                page_size,
-                requests_per_minute,
-            },
+            genesys,
             ttl,
             limits,
             stale_if_error,
             backend,
             audit,
             listen,
-            admin_token: admin_token.map(|token| token.value),
+            admin_token,
             instance_id,
             webhooks,
         })
     }
+}
+
+/// `[genesys]`: the credentials (required unless the command brings its own fake Genesys),
+/// the region or base URLs, and the client's limits.
+fn resolve_genesys(pick: &Picker<'_>, upstream: Upstream) -> Result<GenesysSettings, ConfigError> {
+    let file = &pick.inputs.file.genesys;
+    let client_id = pick.text(Setting::ClientId, file.client_id.as_ref())?;
+    let client_secret = pick.secret(
+        Setting::ClientSecret,
+        Setting::ClientSecretFile,
+        file.client_secret.as_ref(),
+        file.client_secret_file.as_ref(),
+    )?;
+    if upstream == Upstream::Required {
+        if client_id.is_none() {
+            return Err(ConfigError::new(
+                Setting::ClientId.env(),
+                "is required: the OAuth client id (or genesys.client_id in the config file)",
+            ));
+        }
+        if client_secret.is_none() {
+            return Err(ConfigError::new(
+                Setting::ClientSecret.env(),
+                format!(
+                    "is required: the OAuth client secret (or {}, or genesys.client_secret \
+                     / genesys.client_secret_file in the config file)",
+                    Setting::ClientSecretFile.env()
+                ),
+            ));
+        }
+    }
+    let region = match pick.text(Setting::Region, file.region.as_ref())? {
+        Some(region) => region
+            .value
+            .parse::<Region>()
+            .map_err(|e| region.refuse(reason_of(&e)))?,
+        None => Region::default(),
+    };
+    let api_url = pick.text(Setting::ApiUrl, file.api_url.as_ref())?;
+    let login_url = pick.text(Setting::LoginUrl, file.login_url.as_ref())?;
+    for url in [&api_url, &login_url].into_iter().flatten() {
+        check_http_url(url)?;
+    }
+    // A u32 each: the ranges are checked first.
+    let page_size = pick.bounded_or(Setting::PageSize, file.page_size, PAGE_SIZES)?;
+    let page_size = page_size.map(|n| n as u32);
+    let rate = pick.bounded_or(Setting::UpstreamRpm, file.requests_per_minute, RATES)?;
+    let requests_per_minute = rate.map(|n| n as u32);
+    Ok(GenesysSettings {
+        client_id,
+        client_secret,
+        region,
+        api_url,
+        login_url,
+        page_size,
+        requests_per_minute,
+    })
+}
+
+/// `[cache]`: the entry limit and the stale-if-error window.
+fn resolve_cache(pick: &Picker<'_>) -> Result<(Limits, Duration), ConfigError> {
+    let file = &pick.inputs.file.cache;
+    let limits = pick
+        .bounded(
+            Setting::MaxEntries,
+            file.max_entries,
+            1..=MAX_ENTRY_LIMIT,
+            "an entry limit is 1..=100000",
+        )?
+        .map_or(Limits::DEFAULT, |n| Limits {
+            max_entries: n.value as usize,
+        });
+    let stale_if_error = pick
+        .bounded(
+            Setting::StaleIfError,
+            file.stale_if_error,
+            0..=MAX_STALE_IF_ERROR as i64,
+            "the stale-if-error window is 0..=604800 seconds (0 turns it off)",
+        )?
+        .map_or(DEFAULT_STALE_IF_ERROR, |n| {
+            Duration::from_secs(n.value as u64)
+        });
+    Ok((limits, stale_if_error))
+}
+
+/// `[audit]`.
+fn resolve_audit(pick: &Picker<'_>) -> Result<AuditSettings, ConfigError> {
+    let file = &pick.inputs.file.audit;
+    let path = file.path.as_ref().map(|p| p.to_string_lossy().into_owned());
+    Ok(AuditSettings {
+        path: pick
+            .text(Setting::AuditLog, path.as_ref())?
+            .map(|path| Named::new(PathBuf::from(path.value), path.name)),
+        hits: match pick.given(Setting::AuditHits) {
+            Some(given) => parse_bool(
+                &given,
+                &["true", "on", "yes", "1"],
+                &["false", "off", "no", "0"],
+            )?,
+            None => file.hits.unwrap_or(false),
+        },
+    })
+}
+
+/// `[serve]`: the listen address, the admin token and this instance's name.
+fn resolve_serve(
+    pick: &Picker<'_>,
+) -> Result<(Named<SocketAddr>, Option<SecretString>, String), ConfigError> {
+    let file = &pick.inputs.file.serve;
+    let listen = pick
+        .text(Setting::Listen, file.listen.as_ref())?
+        .unwrap_or_else(|| Named::new(DEFAULT_LISTEN.to_owned(), Setting::Listen.env()));
+    let listen = Named::new(
+        SocketAddr::from_str(listen.value.trim()).map_err(|_| {
+            listen.refuse("expected an IP address and a port, such as 127.0.0.1:8080")
+        })?,
+        listen.name,
+    );
+    let admin_token = pick.secret(
+        Setting::AdminToken,
+        Setting::AdminTokenFile,
+        file.admin_token.as_ref(),
+        file.admin_token_file.as_ref(),
+    )?;
+    if let Some(token) = &admin_token {
+        let usable = token
+            .value
+            .expose_secret()
+            .bytes()
+            .all(|b| b.is_ascii_graphic());
+        if !usable {
+            return Err(token.refuse(
+                "a bearer token is printable ASCII without spaces (it is sent in a header)",
+            ));
+        }
+    }
+    let instance_id = match pick.text(Setting::InstanceId, file.instance_id.as_ref())? {
+        Some(id) if id.value.len() > 128 || id.value.chars().any(char::is_control) => {
+            return Err(id.refuse("an instance id is 1..=128 characters, none a control"));
+        }
+        Some(id) => id.value,
+        None => default_instance_id(),
+    };
+    Ok((listen, admin_token.map(|token| token.value), instance_id))
 }
 
 /// Looks settings up in the sources, strongest first.
@@ -388,6 +403,35 @@ impl Picker<'_> {
                 .map_err(|_| given.refuse(format!("{:?} is not a whole number", given.value))),
             None => Ok(file.map(|n| Named::new(n, setting.toml_key()))),
         }
+    }
+
+    /// A whole-number setting within `range`; `rule` says the range in a refusal.
+    fn bounded(
+        &self,
+        setting: Setting,
+        file: Option<i64>,
+        range: std::ops::RangeInclusive<i64>,
+        rule: &str,
+    ) -> Result<Option<Named<i64>>, ConfigError> {
+        match self.number(setting, file)? {
+            Some(n) if range.contains(&n.value) => Ok(Some(n)),
+            Some(n) => Err(n.refuse(format!("{} is out of range: {rule}", n.value))),
+            None => Ok(None),
+        }
+    }
+
+    /// A whole-number setting within `bound`, or the bound's default (named after the
+    /// environment variable, as every default is).
+    fn bounded_or(
+        &self,
+        setting: Setting,
+        file: Option<i64>,
+        bound: Bound,
+    ) -> Result<Named<i64>, ConfigError> {
+        let (range, rule, default) = bound;
+        Ok(self
+            .bounded(setting, file, range, rule)?
+            .unwrap_or_else(|| Named::new(default, setting.env())))
     }
 
     /// A secret given inline (environment or file) or as a path to read (flag, environment or
@@ -571,15 +615,6 @@ fn parse_bool(given: &Named<&str>, yes: &[&str], no: &[&str]) -> Result<bool, Co
             "{:?} is neither {} nor {}",
             given.value, yes[0], no[0]
         )))
-    }
-}
-
-/// `n` if it is within `min..=max`.
-fn in_range(n: Named<i64>, min: i64, max: i64, rule: &str) -> Result<Named<i64>, ConfigError> {
-    if (min..=max).contains(&n.value) {
-        Ok(n)
-    } else {
-        Err(n.refuse(format!("{} is out of range: {rule}", n.value)))
     }
 }
 

@@ -1,145 +1,107 @@
-//! The settings of `dircache`, each with its environment variable, flag and TOML key, and the
-//! values one source (the command line or the environment) gave for them.
+//! The settings of `dircache`, each declared once (its environment variable, from which its
+//! flag follows, its TOML key and its help), the file schema they make, and the values one
+//! source (the command line or the environment) gave for them.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::LazyLock;
 
-/// One configurable setting, named the three ways a user can give it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Setting {
-    ClientId,
-    ClientSecret,
-    ClientSecretFile,
-    Region,
-    ApiUrl,
-    LoginUrl,
-    PageSize,
-    UpstreamRpm,
-    TtlDefault,
-    MaxEntries,
-    StaleIfError,
-    Backend,
-    RedisUrl,
-    RedisPrefix,
-    L1,
-    AuditLog,
-    AuditHits,
-    Listen,
-    AdminToken,
-    AdminTokenFile,
-    InstanceId,
+use super::declare::settings;
+use super::file::{FileSecret, Switch, WebhookTable};
+
+settings! {
+    /// `[genesys]`.
+    genesys: GenesysTable {
+        /// OAuth client id (client-credentials grant).
+        ClientId client_id: String = "GENESYS_CLIENT_ID", flag "ID";
+        /// The OAuth client secret.
+        ClientSecret client_secret: FileSecret = "GENESYS_CLIENT_SECRET";
+        /// A file holding the OAuth client secret (or set GENESYS_CLIENT_SECRET).
+        ClientSecretFile client_secret_file: PathBuf = "GENESYS_CLIENT_SECRET_FILE", flag "FILE";
+        /// Genesys Cloud region (eu-west-1) or domain (mypurecloud.ie) [default: us-east-1].
+        Region region: String = "GENESYS_REGION", flag "REGION";
+        /// Overrides the API base URL of the region.
+        ApiUrl api_url: String = "GENESYS_API_URL", flag "URL";
+        /// Overrides the login base URL of the region.
+        LoginUrl login_url: String = "GENESYS_LOGIN_URL", flag "URL";
+        /// Entries per upstream page, 1..=500 [default: 250].
+        PageSize page_size: i64 = "DIRCACHE_PAGE_SIZE", flag "N";
+        /// Requests a minute this instance may send to Genesys; instances sharing one OAuth client
+        /// share its allowance [default: 300].
+        UpstreamRpm requests_per_minute: i64 = "DIRCACHE_UPSTREAM_RPM", flag "N";
+    }
+    /// `[ttl]` and `[ttl.directories]`.
+    ttl: TtlTable {
+        /// Default TTL in seconds, 30..=3600 [default: 300].
+        TtlDefault default: i64 = "DIRCACHE_TTL_DEFAULT", flag "SECONDS";
+        + /// The TTL of each directory named, in seconds.
+        directories: BTreeMap<String, i64>;
+    }
+    /// `[cache]`.
+    cache: CacheTable {
+        /// Most entries a cached directory may have; a larger one is refused [default: 500].
+        MaxEntries max_entries: i64 = "DIRCACHE_MAX_ENTRIES", flag "N";
+        /// How long after expiry a copy is served while upstream fails [default: 3600].
+        StaleIfError stale_if_error: i64 = "DIRCACHE_STALE_IF_ERROR", flag "SECONDS";
+        /// Cache backend: memory or redis [default: memory].
+        Backend backend: String = "DIRCACHE_BACKEND", flag "BACKEND";
+    }
+    /// `[redis]`.
+    redis: RedisTable {
+        /// The Redis URL, or several comma-separated naming nodes of one cluster. It may carry a
+        /// password, so it has no flag.
+        RedisUrl url: FileSecret = "DIRCACHE_REDIS_URL";
+        /// Prefix of every Redis key [default: dircache]. The URL is DIRCACHE_REDIS_URL.
+        RedisPrefix prefix: String = "DIRCACHE_REDIS_PREFIX", flag "PREFIX";
+        /// In-process cache in front of Redis: on or off [default: on].
+        L1 l1: Switch = "DIRCACHE_L1", flag "on|off";
+    }
+    /// `[audit]`.
+    audit: AuditTable {
+        /// Append audit events (JSON lines) to this file [default: none].
+        AuditLog path: PathBuf = "DIRCACHE_AUDIT_LOG", flag "FILE";
+        /// Also audit every cache hit: true or false [default: false].
+        AuditHits hits: bool = "DIRCACHE_AUDIT_HITS", flag "true|false";
+    }
+    /// `[serve]`.
+    serve: ServeTable {
+        /// The address to listen on [default: 127.0.0.1:8080].
+        Listen listen: String = "DIRCACHE_LISTEN", flag "ADDR" in "serve";
+        /// The admin bearer token.
+        AdminToken admin_token: FileSecret = "DIRCACHE_ADMIN_TOKEN";
+        /// A file holding the admin bearer token (or set DIRCACHE_ADMIN_TOKEN).
+        AdminTokenFile admin_token_file: PathBuf = "DIRCACHE_ADMIN_TOKEN_FILE", flag "FILE";
+        /// This instance's name in the audit log [default: HOSTNAME-PID].
+        InstanceId instance_id: String = "DIRCACHE_INSTANCE_ID", flag "ID";
+    }
+    + /// `[[webhooks]]`: the change listeners.
+    webhooks: Vec<WebhookTable>;
 }
 
 impl Setting {
-    /// Every setting.
-    #[cfg(test)]
-    pub(crate) const ALL: [Setting; 21] = [
-        Setting::ClientId,
-        Setting::ClientSecret,
-        Setting::ClientSecretFile,
-        Setting::Region,
-        Setting::ApiUrl,
-        Setting::LoginUrl,
-        Setting::PageSize,
-        Setting::UpstreamRpm,
-        Setting::TtlDefault,
-        Setting::MaxEntries,
-        Setting::StaleIfError,
-        Setting::Backend,
-        Setting::RedisUrl,
-        Setting::RedisPrefix,
-        Setting::L1,
-        Setting::AuditLog,
-        Setting::AuditHits,
-        Setting::Listen,
-        Setting::AdminToken,
-        Setting::AdminTokenFile,
-        Setting::InstanceId,
-    ];
-
-    /// The environment variable.
-    pub(crate) fn env(self) -> &'static str {
-        match self {
-            Setting::ClientId => "GENESYS_CLIENT_ID",
-            Setting::ClientSecret => "GENESYS_CLIENT_SECRET",
-            Setting::ClientSecretFile => "GENESYS_CLIENT_SECRET_FILE",
-            Setting::Region => "GENESYS_REGION",
-            Setting::ApiUrl => "GENESYS_API_URL",
-            Setting::LoginUrl => "GENESYS_LOGIN_URL",
-            Setting::PageSize => "DIRCACHE_PAGE_SIZE",
-            Setting::UpstreamRpm => "DIRCACHE_UPSTREAM_RPM",
-            Setting::TtlDefault => "DIRCACHE_TTL_DEFAULT",
-            Setting::MaxEntries => "DIRCACHE_MAX_ENTRIES",
-            Setting::StaleIfError => "DIRCACHE_STALE_IF_ERROR",
-            Setting::Backend => "DIRCACHE_BACKEND",
-            Setting::RedisUrl => "DIRCACHE_REDIS_URL",
-            Setting::RedisPrefix => "DIRCACHE_REDIS_PREFIX",
-            Setting::L1 => "DIRCACHE_L1",
-            Setting::AuditLog => "DIRCACHE_AUDIT_LOG",
-            Setting::AuditHits => "DIRCACHE_AUDIT_HITS",
-            Setting::Listen => "DIRCACHE_LISTEN",
-            Setting::AdminToken => "DIRCACHE_ADMIN_TOKEN",
-            Setting::AdminTokenFile => "DIRCACHE_ADMIN_TOKEN_FILE",
-            Setting::InstanceId => "DIRCACHE_INSTANCE_ID",
-        }
-    }
-
-    /// The command-line flag, without its `--`. Secrets have none (a flag's value shows in
-    /// `ps`), and neither has the Redis URL, which may carry a password.
+    /// The command-line flag, without its `--`: the environment variable without its
+    /// `GENESYS_` or `DIRCACHE_`, in lower case with dashes (`DIRCACHE_TTL_DEFAULT` is
+    /// `--ttl-default`). Secrets have none (a flag's value shows in `ps`).
     pub(crate) fn flag(self) -> Option<&'static str> {
-        Some(match self {
-            Setting::ClientSecret | Setting::AdminToken | Setting::RedisUrl => return None,
-            Setting::ClientId => "client-id",
-            Setting::ClientSecretFile => "client-secret-file",
-            Setting::Region => "region",
-            Setting::ApiUrl => "api-url",
-            Setting::LoginUrl => "login-url",
-            Setting::PageSize => "page-size",
-            Setting::UpstreamRpm => "upstream-rpm",
-            Setting::TtlDefault => "ttl-default",
-            Setting::MaxEntries => "max-entries",
-            Setting::StaleIfError => "stale-if-error",
-            Setting::Backend => "backend",
-            Setting::RedisPrefix => "redis-prefix",
-            Setting::L1 => "l1",
-            Setting::AuditLog => "audit-log",
-            Setting::AuditHits => "audit-hits",
-            Setting::Listen => "listen",
-            Setting::AdminTokenFile => "admin-token-file",
-            Setting::InstanceId => "instance-id",
-        })
+        // clap keeps `&'static str` names: the flags are made once, in the order of `ALL`, which is
+        // the order of the variants.
+        static FLAGS: LazyLock<Vec<Option<String>>> = LazyLock::new(|| {
+            Setting::ALL
+                .iter()
+                .map(|setting| setting.value_name().map(|_| flag_of(setting.env())))
+                .collect()
+        });
+        FLAGS[self as usize].as_deref()
     }
+}
 
-    /// The key in the TOML file, as `table.key`.
-    pub(crate) fn toml_key(self) -> &'static str {
-        match self {
-            Setting::ClientId => "genesys.client_id",
-            Setting::ClientSecret => "genesys.client_secret",
-            Setting::ClientSecretFile => "genesys.client_secret_file",
-            Setting::Region => "genesys.region",
-            Setting::ApiUrl => "genesys.api_url",
-            Setting::LoginUrl => "genesys.login_url",
-            Setting::PageSize => "genesys.page_size",
-            Setting::UpstreamRpm => "genesys.requests_per_minute",
-            Setting::TtlDefault => "ttl.default",
-            Setting::MaxEntries => "cache.max_entries",
-            Setting::StaleIfError => "cache.stale_if_error",
-            Setting::Backend => "cache.backend",
-            Setting::RedisUrl => "redis.url",
-            Setting::RedisPrefix => "redis.prefix",
-            Setting::L1 => "redis.l1",
-            Setting::AuditLog => "audit.path",
-            Setting::AuditHits => "audit.hits",
-            Setting::Listen => "serve.listen",
-            Setting::AdminToken => "serve.admin_token",
-            Setting::AdminTokenFile => "serve.admin_token_file",
-            Setting::InstanceId => "serve.instance_id",
-        }
-    }
-
-    /// The clap argument id of the flag (the field name in the argument structs).
-    pub(crate) fn arg_id(self) -> Option<String> {
-        self.flag().map(|flag| flag.replace('-', "_"))
-    }
+/// The flag named after an environment variable.
+fn flag_of(env: &str) -> String {
+    let name = env
+        .strip_prefix("GENESYS_")
+        .or_else(|| env.strip_prefix("DIRCACHE_"))
+        .unwrap_or(env);
+    name.to_ascii_lowercase().replace('_', "-")
 }
 
 /// The values one source gave, by setting. An empty value counts as not given, as it does for
@@ -150,7 +112,9 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    /// A layer with these values (empty ones left out).
+    /// A layer with these values (empty ones left out): the demo's own settings, and the
+    /// tests'.
+    #[cfg(any(feature = "demo", test))]
     pub(crate) fn of<'a>(values: impl IntoIterator<Item = (Setting, &'a str)>) -> Self {
         let mut layer = Layer::default();
         for (setting, value) in values {
@@ -204,6 +168,75 @@ mod tests {
             );
             assert!(setting.toml_key().contains('.'));
         }
+    }
+
+    #[test]
+    fn every_name_is_as_documented() {
+        let names: Vec<_> = Setting::ALL
+            .iter()
+            .map(|s| (s.env(), s.flag(), s.toml_key()))
+            .collect();
+        let documented = [
+            ("GENESYS_CLIENT_ID", Some("client-id"), "genesys.client_id"),
+            ("GENESYS_CLIENT_SECRET", None, "genesys.client_secret"),
+            (
+                "GENESYS_CLIENT_SECRET_FILE",
+                Some("client-secret-file"),
+                "genesys.client_secret_file",
+            ),
+            ("GENESYS_REGION", Some("region"), "genesys.region"),
+            ("GENESYS_API_URL", Some("api-url"), "genesys.api_url"),
+            ("GENESYS_LOGIN_URL", Some("login-url"), "genesys.login_url"),
+            ("DIRCACHE_PAGE_SIZE", Some("page-size"), "genesys.page_size"),
+            (
+                "DIRCACHE_UPSTREAM_RPM",
+                Some("upstream-rpm"),
+                "genesys.requests_per_minute",
+            ),
+            ("DIRCACHE_TTL_DEFAULT", Some("ttl-default"), "ttl.default"),
+            (
+                "DIRCACHE_MAX_ENTRIES",
+                Some("max-entries"),
+                "cache.max_entries",
+            ),
+            (
+                "DIRCACHE_STALE_IF_ERROR",
+                Some("stale-if-error"),
+                "cache.stale_if_error",
+            ),
+            ("DIRCACHE_BACKEND", Some("backend"), "cache.backend"),
+            ("DIRCACHE_REDIS_URL", None, "redis.url"),
+            (
+                "DIRCACHE_REDIS_PREFIX",
+                Some("redis-prefix"),
+                "redis.prefix",
+            ),
+            ("DIRCACHE_L1", Some("l1"), "redis.l1"),
+            ("DIRCACHE_AUDIT_LOG", Some("audit-log"), "audit.path"),
+            ("DIRCACHE_AUDIT_HITS", Some("audit-hits"), "audit.hits"),
+            ("DIRCACHE_LISTEN", Some("listen"), "serve.listen"),
+            ("DIRCACHE_ADMIN_TOKEN", None, "serve.admin_token"),
+            (
+                "DIRCACHE_ADMIN_TOKEN_FILE",
+                Some("admin-token-file"),
+                "serve.admin_token_file",
+            ),
+            (
+                "DIRCACHE_INSTANCE_ID",
+                Some("instance-id"),
+                "serve.instance_id",
+            ),
+        ];
+        // A new setting needs no line here; a renamed one fails.
+        for name in documented {
+            assert!(names.contains(&name), "{name:?} is gone");
+        }
+        assert_eq!(Setting::Listen.subcommand(), Some("serve"));
+        assert_eq!(
+            Setting::UpstreamRpm.help(),
+            "Requests a minute this instance may send to Genesys; instances sharing one OAuth \
+             client share its allowance [default: 300]."
+        );
     }
 
     #[test]
