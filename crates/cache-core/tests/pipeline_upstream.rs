@@ -277,7 +277,9 @@ async fn listeners_hear_fills_overwrites_and_invalidations_and_bad_ones_slow_not
         .listener(Arc::new(Stuck))
         .listener(Arc::new(Panicking))
         .listener(recording.clone())
-        .listener_timeout(Duration::from_millis(300))
+        // Long enough that a pipeline waiting on the stuck listener could not go unnoticed on
+        // a loaded machine: three changes would take at least three timeouts.
+        .listener_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let dir = id("vendors");
@@ -287,11 +289,11 @@ async fn listeners_hear_fills_overwrites_and_invalidations_and_bad_ones_slow_not
     cache.verify(&dir).await.unwrap();
     assert!(cache.invalidate(&dir).await.unwrap());
     assert!(
-        started.elapsed() < Duration::from_millis(300),
+        started.elapsed() < Duration::from_secs(2),
         "a stuck listener delayed the cache: {:?}",
         started.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let kinds: Vec<_> = recording
         .changes
         .lock()
