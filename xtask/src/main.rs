@@ -38,31 +38,10 @@ fn main() -> ExitCode {
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     // Clippy compiles every target, benches included, so they stay warning-free.
-    cargo(
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    clippy(&["--workspace", "--all-targets"])?;
     // The binary without the `demo` feature links no genesys-mock; it must build, warning-free
     // (what only the demo uses is cfg'd out with it).
-    cargo(
-        &[
-            "clippy",
-            "-p",
-            "cli",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    clippy(&["-p", "cli", "--no-default-features"])?;
     // Every target but the benches: `--all-targets` would run them too, and timings belong in
     // `cargo xtask bench`, never in a test run.
     cargo(
@@ -85,6 +64,15 @@ fn ci() -> Result<(), String> {
 }
 
 /// Runs `cargo <args>` with extra environment variables; an error if it fails.
+/// `cargo clippy` of `targets`, every warning an error.
+fn clippy(targets: &[&str]) -> Result<(), String> {
+    let args: Vec<&str> = std::iter::once("clippy")
+        .chain(targets.iter().copied())
+        .chain(["--", "-D", "warnings"])
+        .collect();
+    cargo(&args, &[])
+}
+
 fn cargo(args: &[&str], env: &[(&str, &OsStr)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));

@@ -237,14 +237,8 @@ impl Pool {
         timeout: Duration,
         cmd: &Cmd,
     ) -> Result<T, RedisBackendError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        within(operation, timeout, deadline, async {
-            let mut conn = self.get(operation).await?;
-            cmd.query_async(&mut conn)
-                .await
-                .map_err(|source| RedisBackendError::Command { operation, source })
-        })
-        .await
+        self.on_connection(operation, timeout, async |conn| cmd.query_async(conn).await)
+            .await
     }
 
     /// Runs a Lua script (EVALSHA, loading it on NOSCRIPT) within `timeout`.
@@ -254,11 +248,23 @@ impl Pool {
         timeout: Duration,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, RedisBackendError> {
+        self.on_connection(operation, timeout, async |conn| {
+            invocation.invoke_async(conn).await
+        })
+        .await
+    }
+
+    /// Checks a connection out and runs `call` on it, both within `timeout`.
+    async fn on_connection<T>(
+        &self,
+        operation: &'static str,
+        timeout: Duration,
+        call: impl AsyncFnOnce(&mut Conn<'_>) -> redis::RedisResult<T>,
+    ) -> Result<T, RedisBackendError> {
         let deadline = tokio::time::Instant::now() + timeout;
         within(operation, timeout, deadline, async {
             let mut conn = self.get(operation).await?;
-            invocation
-                .invoke_async(&mut conn)
+            call(&mut conn)
                 .await
                 .map_err(|source| RedisBackendError::Command { operation, source })
         })

@@ -61,6 +61,11 @@ impl Harness {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// `POST url` with the admin token.
+    async fn admin_post(&self, url: &str) -> reqwest::Response {
+        self.http.post(url).bearer_auth(TOKEN).send().await.unwrap()
+    }
+
     /// Sends `method path` as written, byte for byte: an HTTP client library would normalise
     /// `..` away before sending.
     async fn raw(&self, method: &str, path: &str) -> (u16, Value) {
@@ -244,13 +249,7 @@ async fn mutating_requests_need_the_admin_token() {
     assert_eq!(wrong.status(), 401);
     assert_eq!(h.mock.stats().directory_requests, 0);
 
-    let filled = h
-        .http
-        .post(&verify_url)
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let filled = h.admin_post(&verify_url).await;
     assert_eq!(filled.status(), 200);
     let report = json(filled).await;
     assert_eq!(report["result"], "filled");
@@ -261,30 +260,14 @@ async fn mutating_requests_need_the_admin_token() {
     h.mock.update_directory("vendors", |entries| {
         entries[0]["name"] = "Renamed upstream".into();
     });
-    let changed = json(
-        h.http
-            .post(&verify_url)
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let changed = json(h.admin_post(&verify_url).await).await;
     assert_eq!(
         (changed["changed"].as_bool(), changed["result"].as_str()),
         (Some(true), Some("changed"))
     );
     assert_eq!(changed["method"], "conditional");
     assert_eq!(changed["previous_fingerprint"], report["fingerprint"]);
-    let unchanged = json(
-        h.http
-            .post(&verify_url)
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let unchanged = json(h.admin_post(&verify_url).await).await;
     assert_eq!(unchanged["result"], "unchanged");
 
     for _ in 0..2 {
