@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit::{AuditEventKind, Auditor, MemoryAuditSink};
+use cache_core::conformance::{now_millis, sample_directory};
 use cache_core::{
-    Clock, DirectoryCache, Error, InvalidationDirective, Limits, Outcome, Ttl, TtlMatrix,
+    CacheBackend, Clock, DirectoryCache, Error, InvalidationDirective, Limits, MemoryBackend,
+    Outcome, Ttl, TtlMatrix, VerifyResult,
 };
 use support::{ScriptedSource, entries, id};
 
@@ -239,4 +241,30 @@ async fn warm_fetches_every_directory_and_reports_each() {
     for dir in &ids {
         assert_eq!(cache.get(dir).await.unwrap().outcome, Outcome::Hit);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn verify_says_superseded_when_a_newer_copy_lands_while_it_asks_upstream() {
+    let source = Arc::new(ScriptedSource::new(entries(2, "a")));
+    let clock = Clock::following_tokio();
+    let backend = Arc::new(MemoryBackend::builder().clock(clock).build());
+    let cache = cache_with(&source, |b| b.shared_backend(backend.clone()).clock(clock));
+    let dir = id("vendors");
+    cache.get(&dir).await.unwrap();
+
+    // While verify waits on upstream, another instance stores a copy checked later.
+    source.delay(Duration::from_secs(5));
+    let verifying = tokio::spawn({
+        let (cache, dir) = (cache.clone(), dir.clone());
+        async move { cache.verify(&dir).await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let newer = sample_directory("vendors", 7, now_millis() + Duration::from_secs(3600));
+    assert!(backend.put(newer).await.unwrap().is_written());
+
+    let report = verifying.await.unwrap().unwrap();
+    assert_eq!(report.result, VerifyResult::Superseded);
+    assert_eq!(report.entry_count, 7, "the report is of the copy cached now");
+    assert!(report.changed);
+    assert_eq!(source.calls(), 2);
 }

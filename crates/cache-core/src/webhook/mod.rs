@@ -43,7 +43,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// [`on_change`](ChangeListener::on_change) only queues the change, and refuses it when the
 /// queue is full. One worker task delivers the queue in order: a 2xx answer is delivered; a
 /// 5xx, 408, 429, timeout or connection error is retried with jittered exponential backoff
-/// (honouring a `Retry-After` in seconds, up to 30 s); any other answer (redirects are not
+/// (honouring a `Retry-After` in seconds or as an HTTP date, up to 30 s); any other answer (redirects are not
 /// followed) is final. A delivery that finally fails is counted in
 /// `dircache_listener_failures_total{listener="webhook:<host>", reason="delivery"}` and audited
 /// as `callback_failed`. The worker stops once the listener is dropped and its queue is empty.
