@@ -1,7 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+mod binary;
+mod dircache;
+mod error;
 mod genesys;
+mod process;
 mod redis;
 
+pub use binary::{DIRCACHE_BIN_ENV, dircache_binary};
+pub use dircache::{Dircache, Outcome, Served, Stopped};
+pub use error::Error;
 pub use genesys::{client, client_builder, retry_policy};
+pub use process::ServerProcess;
 pub use redis::{RedisCluster, RedisServer};
