@@ -3,15 +3,21 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use dircache_e2e::{CLIENT_SECRET, Outcome, Setup, start_mock};
+use dircache_e2e::{CLIENT_SECRET, setup, start_mock};
 use genesys_mock::{GenesysMock, MockDirectory};
+use testkit::{Dircache, Outcome};
 
 /// A refused configuration exits at once; a server that started anyway is killed after this.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs `dircache <args>` with `setup` and checks it was refused for `setting` (the prefix of
 /// the setting name, as the user wrote it) without doing any work.
-fn assert_refused(mock: &GenesysMock, setup: &Setup, args: &[&str], setting: &str) -> Result<()> {
+fn assert_refused(
+    mock: &GenesysMock,
+    setup: &Dircache,
+    args: &[&str],
+    setting: &str,
+) -> Result<()> {
     let outcome: Outcome = setup.run_within(args, REFUSAL_TIMEOUT)?;
     assert_eq!(outcome.code(), Some(2), "{setting}: {outcome}");
     let prefix = format!("dircache: invalid configuration: {setting}");
@@ -45,7 +51,7 @@ fn bad_environment_settings_are_refused_by_name() -> Result<()> {
         ("GENESYS_LOGIN_URL", "not a url", "GENESYS_LOGIN_URL:"),
     ];
     for (key, value, setting) in cases {
-        let setup = Setup::for_mock(&mock)?.env(key, value);
+        let setup = setup(&mock)?.env(key, value);
         assert_refused(&mock, &setup, SERVE, setting)?;
     }
     Ok(())
@@ -54,11 +60,11 @@ fn bad_environment_settings_are_refused_by_name() -> Result<()> {
 #[test]
 fn missing_or_unreadable_credentials_are_refused_by_name() -> Result<()> {
     let mock = start_mock()?;
-    let no_secret = Setup::for_mock(&mock)?.without("GENESYS_CLIENT_SECRET");
+    let no_secret = setup(&mock)?.without("GENESYS_CLIENT_SECRET");
     assert_refused(&mock, &no_secret, SERVE, "GENESYS_CLIENT_SECRET:")?;
-    let no_id = Setup::for_mock(&mock)?.without("GENESYS_CLIENT_ID");
+    let no_id = setup(&mock)?.without("GENESYS_CLIENT_ID");
     assert_refused(&mock, &no_id, SERVE, "GENESYS_CLIENT_ID:")?;
-    let missing_file = Setup::for_mock(&mock)?.without("GENESYS_CLIENT_SECRET");
+    let missing_file = setup(&mock)?.without("GENESYS_CLIENT_SECRET");
     let path = missing_file.path("no-such-secret");
     let missing_file = missing_file.env("GENESYS_CLIENT_SECRET_FILE", path.display().to_string());
     assert_refused(&mock, &missing_file, SERVE, "GENESYS_CLIENT_SECRET_FILE:")?;
@@ -74,10 +80,10 @@ fn bad_config_file_settings_are_refused_by_their_toml_name() -> Result<()> {
         ("[cache]\nbackend = \"memcached\"\n", "cache.backend:"),
     ];
     for (toml, setting) in cases {
-        let setup = Setup::for_mock(&mock)?.config_file(toml)?;
+        let setup = setup(&mock)?.config_file(toml)?;
         assert_refused(&mock, &setup, SERVE, setting)?;
     }
-    let unknown = Setup::for_mock(&mock)?.config_file("[cache]\ncolour = \"blue\"\n")?;
+    let unknown = setup(&mock)?.config_file("[cache]\ncolour = \"blue\"\n")?;
     let outcome = unknown.run_within(SERVE, REFUSAL_TIMEOUT)?;
     assert_eq!(outcome.code(), Some(2), "an unknown key: {outcome}");
     assert!(
@@ -91,7 +97,7 @@ fn bad_config_file_settings_are_refused_by_their_toml_name() -> Result<()> {
 fn one_shot_commands_check_the_configuration_before_any_work() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(3, 1));
-    let setup = Setup::for_mock(&mock)?.env("DIRCACHE_TTL_DEFAULT", "5");
+    let setup = setup(&mock)?.env("DIRCACHE_TTL_DEFAULT", "5");
     assert_refused(&mock, &setup, &["get", "vendors"], "DIRCACHE_TTL_DEFAULT:")?;
     assert_refused(&mock, &setup, &["warm", "vendors"], "DIRCACHE_TTL_DEFAULT:")?;
     Ok(())

@@ -1,9 +1,10 @@
 //! The one-shot commands: get, warm, invalidate, verify, stats, and the self-contained demo.
 
 use anyhow::Result;
-use dircache_e2e::{Setup, start_mock};
+use dircache_e2e::{setup, start_mock};
 use genesys_mock::{Fault, MockDirectory, Target};
 use serde_json::Value;
+use testkit::Dircache;
 
 /// Whether `text` holds a UUID-shaped token (8-4-4-4-12 hex digits), as Genesys correlation ids are.
 fn has_uuid(text: &str) -> bool {
@@ -26,7 +27,7 @@ fn the_uuid_check_finds_correlation_ids_only() {
 fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(12, 5));
-    let setup = Setup::for_mock(&mock)?;
+    let setup = setup(&mock)?;
     let entries = mock.directory_entries("vendors").unwrap();
 
     let json = setup.run(&["get", "vendors", "--output", "json"])?;
@@ -52,7 +53,7 @@ fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
 #[test]
 fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
     let mock = start_mock()?;
-    let outcome = Setup::for_mock(&mock)?.run(&["get", "../x"])?;
+    let outcome = setup(&mock)?.run(&["get", "../x"])?;
     assert!(matches!(outcome.code(), Some(1 | 2)), "{outcome}");
     assert!(outcome.stderr.contains("../x"), "names the id: {outcome}");
     let stats = mock.stats();
@@ -64,7 +65,7 @@ fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
 fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("private", MockDirectory::generated(3, 1));
-    let setup = Setup::for_mock(&mock)?;
+    let setup = setup(&mock)?;
 
     let missing = setup.run(&["get", "nobody"])?;
     assert_eq!(missing.code(), Some(1), "{missing}");
@@ -93,7 +94,7 @@ fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("a", MockDirectory::generated(4, 1));
     mock.put_directory("b", MockDirectory::generated(6, 2));
-    let setup = Setup::for_mock(&mock)?;
+    let setup = setup(&mock)?;
     let status_of = |stdout: &str, id: &str| {
         stdout
             .lines()
@@ -136,7 +137,7 @@ fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
 fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(7, 3));
-    let setup = Setup::for_mock(&mock)?;
+    let setup = setup(&mock)?;
 
     // With the memory backend every one-shot command starts from an empty cache.
     let invalidated = setup.run(&["invalidate", "vendors"])?;
@@ -165,7 +166,7 @@ fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
 
 #[test]
 fn demo_needs_no_credentials_and_shows_a_miss_then_a_hit() -> Result<()> {
-    let outcome = Setup::without_upstream()?.run(&["demo"])?;
+    let outcome = Dircache::new()?.run(&["demo"])?;
     assert_eq!(outcome.code(), Some(0), "{outcome}");
     let miss = outcome.stdout.find("MISS");
     let hit = outcome.stdout.find("HIT");

@@ -4,14 +4,14 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
-use dircache_e2e::{Setup, prometheus, start_mock};
+use dircache_e2e::{Start, prometheus, setup, start_mock};
 use genesys_mock::MockDirectory;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_readiness_and_unknown_paths() -> Result<()> {
     let mock = start_mock()?;
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
 
     let health = served.get("/healthz").await?;
     assert_eq!(
@@ -33,9 +33,9 @@ async fn health_readiness_and_unknown_paths() -> Result<()> {
 async fn metrics_are_valid_prometheus_text_that_agrees_with_stats() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(20, 1));
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("DIRCACHE_INSTANCE_ID", "e2e-metrics")
-        .serve()
+        .start()
         .await?;
     for _ in 0..3 {
         assert_eq!(served.get_directory("vendors").await?.status, 200);

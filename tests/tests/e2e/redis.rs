@@ -5,16 +5,18 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use dircache_e2e::{ADMIN_TOKEN, Answer, Served, Setup, mock_builder, start_mock};
+use dircache_e2e::{
+    ADMIN_TOKEN, AUDIT_LOG, Answer, Served, Start, mock_builder, setup, start_mock,
+};
 use genesys_mock::{GenesysMock, MockDirectory};
 use serde_json::{Value, json};
-use testkit::{RedisCluster, RedisServer};
+use testkit::{Dircache, RedisCluster, RedisServer};
 use tokio::task::JoinSet;
 
 /// A setup for `mock` whose cache is the Redis at `url` (one URL, or several comma-separated
 /// cluster nodes).
-fn on_redis(mock: &GenesysMock, url: &str) -> Result<Setup> {
-    Ok(Setup::for_mock(mock)?
+fn on_redis(mock: &GenesysMock, url: &str) -> Result<Dircache> {
+    Ok(setup(mock)?
         .env("DIRCACHE_BACKEND", "redis")
         .env("DIRCACHE_REDIS_URL", url))
 }
@@ -73,8 +75,8 @@ async fn two_instances_on_one_redis_share_a_directory() -> Result<()> {
     let redis = RedisServer::start()?;
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(40, 3));
-    let a = on_redis(&mock, &redis.url())?.serve().await?;
-    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
 
     let miss = a.get_directory("vendors").await?;
     assert_eq!(cache_status(&miss)?, "MISS");
@@ -113,7 +115,7 @@ async fn sixty_cold_requests_on_three_instances_make_one_upstream_fetch() -> Res
     mock.put_directory("hot", MockDirectory::generated(120, 8));
     let mut instances = Vec::new();
     for _ in 0..3 {
-        instances.push(on_redis(&mock, &redis.url())?.serve().await?);
+        instances.push(on_redis(&mock, &redis.url())?.start().await?);
     }
 
     let mut requests = JoinSet::new();
@@ -145,8 +147,8 @@ async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_with
     let redis = RedisServer::start()?;
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(30, 4));
-    let a = on_redis(&mock, &redis.url())?.serve().await?;
-    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
     // B now holds the copy in its L1 too.
     assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
@@ -194,7 +196,7 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
     for id in ["vendors", "during-outage", "after-outage"] {
         mock.put_directory(id, MockDirectory::generated(20, 5));
     }
-    let a = on_redis(&mock, &redis.url())?.serve().await?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(a.get("/readyz").await?.status, 200);
     let filled = a.get_directory("vendors").await?;
     assert_eq!(cache_status(&filled)?, "MISS");
@@ -233,7 +235,7 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
         "1",
         "the MISS after the outage was written to Redis"
     );
-    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(
         cache_status(&b.get_directory("after-outage").await?)?,
         "HIT",
@@ -266,7 +268,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     let redis = RedisServer::start()?;
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(12, 6));
-    let served = on_redis(&mock, &redis.url())?.serve().await?;
+    let served = on_redis(&mock, &redis.url())?.start().await?;
     let filled = served.get_directory("vendors").await?;
     assert_eq!(cache_status(&filled)?, "MISS");
     assert_eq!(mock.stats().requests_for("vendors"), 1);
@@ -340,7 +342,7 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
     let served = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
         .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
-        .serve()
+        .start()
         .await?;
     assert_eq!(
         cache_status(&served.get_directory("vendors").await?)?,
@@ -378,7 +380,7 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
     );
 
     let stopped = served.stop().await?;
-    let audit = stopped.audit_log.unwrap_or_default();
+    let audit = stopped.file(AUDIT_LOG).unwrap_or_default();
     assert!(
         audit
             .lines()
@@ -395,13 +397,13 @@ async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<(
     mock.put_directory("vendors", MockDirectory::generated(15, 2));
     let a = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
-        .serve()
+        .start()
         .await?;
     let b = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
-        .serve()
+        .start()
         .await?;
-    let with_l1 = on_redis(&mock, &redis.url())?.serve().await?;
+    let with_l1 = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
     assert_eq!(
         cache_status(&with_l1.get_directory("vendors").await?)?,
@@ -447,8 +449,8 @@ async fn two_instances_share_a_directory_on_a_redis_cluster() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(40, 3));
     mock.put_directory("agents", MockDirectory::generated(10, 4));
-    let a = on_redis(&mock, &nodes)?.serve().await?;
-    let b = on_redis(&mock, &nodes)?.serve().await?;
+    let a = on_redis(&mock, &nodes)?.start().await?;
+    let b = on_redis(&mock, &nodes)?.start().await?;
     assert_eq!(a.get("/readyz").await?.status, 200);
 
     for id in ["vendors", "agents"] {
@@ -485,7 +487,7 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
     let mock = start_mock()?;
     mock.put_directory("vendors", MockDirectory::generated(5, 1));
 
-    let no_url = Setup::for_mock(&mock)?
+    let no_url = setup(&mock)?
         .env("DIRCACHE_BACKEND", "redis")
         .run(&["get", "vendors"])?;
     assert_eq!(no_url.code(), Some(2), "{no_url}");
@@ -512,7 +514,7 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
         assert!(!refused.stderr.contains(WRONG), "{args:?}: {refused}");
         assert!(!refused.stdout.contains(WRONG), "{args:?}: {refused}");
     }
-    let from_file = Setup::for_mock(&mock)?
+    let from_file = setup(&mock)?
         .config_file(&format!(
             "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{wrong_url}\"\n"
         ))?
@@ -528,12 +530,12 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
 
     // The right password, from the TOML file, with debug logs: it works and never shows.
     let right_url = format!("redis://:{RIGHT}@127.0.0.1:{}/", redis.port());
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("RUST_LOG", "debug")
         .config_file(&format!(
             "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{right_url}\"\nl1 = \"off\"\n"
         ))?
-        .serve()
+        .start()
         .await?;
     assert_eq!(served.get("/readyz").await?.status, 200);
     assert_eq!(
@@ -549,7 +551,7 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
     for (what, text) in [
         ("stdout", &stopped.stdout),
         ("stderr", &stopped.stderr),
-        ("audit log", &stopped.audit_log.unwrap_or_default()),
+        ("audit log", &stopped.file(AUDIT_LOG).unwrap_or_default()),
     ] {
         assert!(!text.contains(RIGHT), "the password is in the {what}");
     }

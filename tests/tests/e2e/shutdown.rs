@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use dircache_e2e::{ADMIN_TOKEN, Answer, CLIENT_SECRET, Setup, mock_builder, start_mock};
+use dircache_e2e::{
+    ADMIN_TOKEN, AUDIT_LOG, Answer, CLIENT_SECRET, Start, mock_builder, setup, start_mock,
+};
 use genesys_mock::MockDirectory;
 use serde_json::{Value, json};
 
@@ -70,9 +72,9 @@ fn the_timestamp_check_accepts_utc_rfc3339_only() {
 async fn after_sigterm_the_audit_log_holds_whole_json_lines() -> Result<()> {
     let mock = start_mock()?;
     mock.put_directory("audited", MockDirectory::generated(25, 8));
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("DIRCACHE_INSTANCE_ID", "e2e-instance-1")
-        .serve()
+        .start()
         .await?;
     assert_eq!(served.get_directory("audited").await?.status, 200);
     let deleted = served
@@ -93,7 +95,7 @@ async fn after_sigterm_the_audit_log_holds_whole_json_lines() -> Result<()> {
         "stderr:\n{}",
         stopped.stderr
     );
-    let log = stopped.audit_log.expect("the audit log file exists");
+    let log = stopped.file(AUDIT_LOG).expect("the audit log file exists");
     assert!(log.ends_with('\n'), "the last line is complete: {log:?}");
     let mut events = Vec::new();
     for line in log.lines() {
@@ -143,7 +145,7 @@ async fn a_request_in_flight_at_sigterm_is_answered() -> Result<()> {
     // Each upstream answer takes 700 ms, so the cold fetch is under way when SIGTERM arrives.
     let mock = mock_builder().latency(Duration::from_millis(700)).start()?;
     mock.put_directory("slow", MockDirectory::generated(10, 2));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
 
     let request = served.client().get(served.url("/v1/directories/slow"));
     let in_flight = tokio::spawn(async move { Answer::read(request.send().await?).await });
@@ -168,7 +170,7 @@ async fn a_request_in_flight_at_sigterm_is_answered() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_on_an_idle_server_exits_zero() -> Result<()> {
     let mock = start_mock()?;
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
     let addr = served.addr();
     let stopped = served.stop().await?;
     assert_eq!(
