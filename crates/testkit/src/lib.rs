@@ -5,6 +5,7 @@ mod dircache;
 mod error;
 mod genesys;
 mod process;
+pub mod promtool;
 mod redis;
 
 pub use binary::{DIRCACHE_BIN_ENV, dircache_binary};
