@@ -19,8 +19,6 @@ mod page;
 mod region;
 mod response;
 mod retry;
-#[cfg(test)]
-mod test_support;
 
 pub use client::GenesysClient;
 pub use config::GenesysClientBuilder;
