@@ -1,6 +1,11 @@
 //! Fixtures for the pipeline tests: an in-process scripted source, and a cache over genesys-mock.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    reason = "each test file is a crate of its own and uses its own part of the support"
+)]
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -90,6 +95,4 @@ pub fn entries(n: usize, tag: &str) -> Vec<Value> {
         .collect()
 }
 
-pub fn id(s: &str) -> DirectoryId {
-    DirectoryId::new(s).unwrap()
-}
+pub use testkit::directory_id as id;
