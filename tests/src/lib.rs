@@ -10,7 +10,7 @@ mod serve;
 mod setup;
 
 pub use answer::Answer;
-pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, start_mock};
+pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, mock_with, start_mock};
 pub use raw::raw_get;
 pub use serve::{Served, Start};
 pub use setup::{AUDIT_LOG, setup};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use dircache_e2e::{CLIENT_SECRET, setup, start_mock};
+use dircache_e2e::{CLIENT_SECRET, mock_with, setup, start_mock};
 use genesys_mock::{GenesysMock, MockDirectory};
 use testkit::{Dircache, Outcome};
 
@@ -100,8 +100,7 @@ fn bad_config_file_settings_are_refused_by_their_toml_name() -> Result<()> {
 
 #[test]
 fn one_shot_commands_check_the_configuration_before_any_work() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(3, 1));
+    let mock = mock_with("vendors", MockDirectory::generated(3, 1))?;
     let setup = setup(&mock)?.env("DIRCACHE_TTL_DEFAULT", "5");
     assert_refused(&mock, &setup, &["get", "vendors"], "DIRCACHE_TTL_DEFAULT:")?;
     assert_refused(&mock, &setup, &["warm", "vendors"], "DIRCACHE_TTL_DEFAULT:")?;

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use dircache_e2e::{setup, start_mock};
+use dircache_e2e::{mock_with, setup, start_mock};
 use genesys_mock::{Fault, MockDirectory, Target};
 use serde_json::{Value, json};
 use testkit::Dircache;
@@ -27,8 +27,7 @@ fn the_uuid_check_finds_correlation_ids_only() {
 
 #[test]
 fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(12, 5));
+    let mock = mock_with("vendors", MockDirectory::generated(12, 5))?;
     let setup = setup(&mock)?;
     let entries = mock.directory_entries("vendors").unwrap();
 
@@ -78,8 +77,7 @@ fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
 
 #[test]
 fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("private", MockDirectory::generated(3, 1));
+    let mock = mock_with("private", MockDirectory::generated(3, 1))?;
     let setup = setup(&mock)?;
 
     let missing = setup.run(&["get", "nobody"])?;
@@ -112,8 +110,7 @@ fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
 
 #[test]
 fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("a", MockDirectory::generated(4, 1));
+    let mock = mock_with("a", MockDirectory::generated(4, 1))?;
     mock.put_directory("b", MockDirectory::generated(6, 2));
     let setup = setup(&mock)?;
     let status_of = |stdout: &str, id: &str| {
@@ -157,8 +154,7 @@ fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
 
 #[test]
 fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(7, 3));
+    let mock = mock_with("vendors", MockDirectory::generated(7, 3))?;
     let setup = setup(&mock)?;
 
     // With the memory backend every one-shot command starts from an empty cache.

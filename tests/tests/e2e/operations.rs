@@ -1,7 +1,7 @@
 //! The operator's endpoints: health, readiness, unknown paths, `/v1/stats` and `/metrics`.
 
 use anyhow::{Context, Result};
-use dircache_e2e::{ADMIN_TOKEN, Start, prometheus, setup, start_mock};
+use dircache_e2e::{ADMIN_TOKEN, Start, mock_with, prometheus, setup, start_mock};
 use genesys_mock::MockDirectory;
 use serde_json::json;
 
@@ -28,8 +28,7 @@ async fn health_readiness_and_unknown_paths() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_valid_prometheus_text_that_agrees_with_stats() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(20, 1));
+    let mock = mock_with("vendors", MockDirectory::generated(20, 1))?;
     let served = setup(&mock)?
         .env("DIRCACHE_INSTANCE_ID", "e2e-metrics")
         .start()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use dircache_e2e::{
-    ADMIN_TOKEN, AUDIT_LOG, Answer, Served, Start, mock_builder, setup, start_mock,
+    ADMIN_TOKEN, AUDIT_LOG, Answer, Served, Start, mock_builder, mock_with, setup, start_mock,
 };
 use genesys_mock::{GenesysMock, MockDirectory};
 use serde_json::{Value, json};
@@ -73,8 +73,7 @@ fn keyspace_hits(server: &RedisServer) -> Result<u64> {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_on_one_redis_share_a_directory() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(40, 3));
+    let mock = mock_with("vendors", MockDirectory::generated(40, 3))?;
     let a = on_redis(&mock, &redis.url())?.start().await?;
     let b = on_redis(&mock, &redis.url())?.start().await?;
 
@@ -145,8 +144,7 @@ async fn sixty_cold_requests_on_three_instances_make_one_upstream_fetch() -> Res
 async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_within_a_second()
 -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(30, 4));
+    let mock = mock_with("vendors", MockDirectory::generated(30, 4))?;
     let a = on_redis(&mock, &redis.url())?.start().await?;
     let b = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
@@ -266,8 +264,7 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
 #[tokio::test(flavor = "multi_thread")]
 async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(12, 6));
+    let mock = mock_with("vendors", MockDirectory::generated(12, 6))?;
     let served = on_redis(&mock, &redis.url())?.start().await?;
     let filled = served.get_directory("vendors").await?;
     assert_eq!(cache_status(&filled)?, "MISS");
@@ -337,8 +334,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(25, 9));
+    let mock = mock_with("vendors", MockDirectory::generated(25, 9))?;
     let served = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
         .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
@@ -393,8 +389,7 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
 #[tokio::test(flavor = "multi_thread")]
 async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(15, 2));
+    let mock = mock_with("vendors", MockDirectory::generated(15, 2))?;
     let a = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
         .start()
@@ -446,8 +441,7 @@ async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<(
 async fn two_instances_share_a_directory_on_a_redis_cluster() -> Result<()> {
     let cluster = RedisCluster::start()?;
     let nodes = cluster.urls().join(",");
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(40, 3));
+    let mock = mock_with("vendors", MockDirectory::generated(40, 3))?;
     mock.put_directory("agents", MockDirectory::generated(10, 4));
     let a = on_redis(&mock, &nodes)?.start().await?;
     let b = on_redis(&mock, &nodes)?.start().await?;
@@ -484,8 +478,7 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
     const RIGHT: &str = "e2e-Redis-Right-3kQv8";
     const WRONG: &str = "e2e-Redis-Wrong-9xPz2";
     let redis = RedisServer::start_with_password(RIGHT)?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(5, 1));
+    let mock = mock_with("vendors", MockDirectory::generated(5, 1))?;
 
     let no_url = setup(&mock)?
         .env("DIRCACHE_BACKEND", "redis")

@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 use dircache_e2e::{
-    ADMIN_TOKEN, AUDIT_LOG, Answer, CLIENT_SECRET, Start, mock_builder, setup, start_mock,
+    ADMIN_TOKEN, AUDIT_LOG, Answer, CLIENT_SECRET, Start, mock_builder, mock_with, setup,
+    start_mock,
 };
 use genesys_mock::MockDirectory;
 use serde_json::{Value, json};
+use testkit::Stopped;
 
 /// RFC 3339 in UTC: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`.
 fn is_rfc3339_utc(timestamp: &str) -> bool {
@@ -43,6 +45,16 @@ fn is_rfc3339_utc(timestamp: &str) -> bool {
         && fraction_ok
 }
 
+/// SIGTERM ended the process with status 0 (SPEC §5): a clean exit, not death by the signal.
+fn assert_exited_zero(stopped: &Stopped) {
+    assert_eq!(
+        stopped.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        stopped.stderr
+    );
+}
+
 #[test]
 fn the_timestamp_check_accepts_utc_rfc3339_only() {
     assert!(is_rfc3339_utc("2025-11-28T01:02:03Z"));
@@ -56,8 +68,7 @@ fn the_timestamp_check_accepts_utc_rfc3339_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_sigterm_the_audit_log_holds_whole_json_lines() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("audited", MockDirectory::generated(25, 8));
+    let mock = mock_with("audited", MockDirectory::generated(25, 8))?;
     let served = setup(&mock)?
         .env("DIRCACHE_INSTANCE_ID", "e2e-instance-1")
         .start()
@@ -77,12 +88,7 @@ async fn after_sigterm_the_audit_log_holds_whole_json_lines() -> Result<()> {
     assert_eq!(verified.status, 200, "{}", verified.text());
 
     let stopped = served.stop().await?;
-    assert_eq!(
-        stopped.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        stopped.stderr
-    );
+    assert_exited_zero(&stopped);
     let log = stopped.file(AUDIT_LOG).expect("the audit log file exists");
     assert!(log.ends_with('\n'), "the last line is complete: {log:?}");
     let mut events = Vec::new();
@@ -146,12 +152,7 @@ async fn a_request_in_flight_at_sigterm_is_answered() -> Result<()> {
         answer.json()?["entries"],
         Value::Array(mock.directory_entries("slow").unwrap())
     );
-    assert_eq!(
-        stopped.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        stopped.stderr
-    );
+    assert_exited_zero(&stopped);
     Ok(())
 }
 
@@ -161,12 +162,7 @@ async fn sigterm_on_an_idle_server_exits_zero() -> Result<()> {
     let served = setup(&mock)?.start().await?;
     let addr = served.addr();
     let stopped = served.stop().await?;
-    assert_eq!(
-        stopped.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        stopped.stderr
-    );
+    assert_exited_zero(&stopped);
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "nothing listens after exit"
