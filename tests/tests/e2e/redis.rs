@@ -32,6 +32,11 @@ fn cache_status(answer: &Answer) -> Result<&str> {
     answer.header("x-cache").context("no X-Cache header")
 }
 
+/// `X-Cache` of `GET /v1/directories/{id}`, which must answer 200.
+async fn x_cache(served: &Served, id: &str) -> Result<String> {
+    Ok(cache_status(&served.get_directory(id).await?)?.to_owned())
+}
+
 /// The `entries` of a directory document.
 fn entries(answer: &Answer) -> Result<Value> {
     Ok(answer.json()?["entries"].clone())
@@ -147,10 +152,10 @@ async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_with
     let mock = mock_with("vendors", MockDirectory::generated(30, 4))?;
     let a = on_redis(&mock, &redis.url())?.start().await?;
     let b = on_redis(&mock, &redis.url())?.start().await?;
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
+    assert_eq!(x_cache(&a, "vendors").await?, "MISS");
     // B now holds the copy in its L1 too.
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(x_cache(&b, "vendors").await?, "HIT");
+    assert_eq!(x_cache(&b, "vendors").await?, "HIT");
 
     let deleted = a.delete_directory("vendors", Some(ADMIN_TOKEN)).await?;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
@@ -158,7 +163,7 @@ async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_with
     let after = b.get_directory("vendors").await?;
     assert_eq!(cache_status(&after)?, "MISS", "B dropped its L1 copy");
     assert_eq!(mock.stats().requests_for("vendors"), 2);
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(x_cache(&a, "vendors").await?, "HIT");
 
     // Upstream changes; A finds out with verify and overwrites the shared copy.
     mock.update_directory("vendors", |entries| {
@@ -235,7 +240,7 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
     );
     let b = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(
-        cache_status(&b.get_directory("after-outage").await?)?,
+        x_cache(&b, "after-outage").await?,
         "HIT",
         "B, new on the restarted Redis, shares A's copy"
     );
@@ -293,16 +298,13 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     );
 
     // Keep serve's L1 copy warm, then invalidate from the command line.
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
     let invalidated = one_shot.run(&["invalidate", "vendors"])?;
     assert_eq!(invalidated.code(), Some(0), "{invalidated}");
     assert_eq!(invalidated.stdout.trim(), "invalidated vendors");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
+        x_cache(&served, "vendors").await?,
         "MISS",
         "the running serve dropped it too"
     );
@@ -323,10 +325,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     assert!(warmed.stdout.starts_with("vendors MISS"), "{warmed}");
     assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
     assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
     Ok(())
 }
@@ -340,10 +339,7 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
         .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
         .start()
         .await?;
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "MISS"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "MISS");
     let key = "e2e-damage:{vendors}:dir";
     assert_eq!(
         redis.cli(&["EXISTS", key])?.trim(),
@@ -370,10 +366,7 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
         "DIRC",
         "overwritten"
     );
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
 
     let stopped = served.stop().await?;
     let audit = stopped.file(AUDIT_LOG).unwrap_or_default();
@@ -399,24 +392,18 @@ async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<(
         .start()
         .await?;
     let with_l1 = on_redis(&mock, &redis.url())?.start().await?;
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
-    assert_eq!(
-        cache_status(&with_l1.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&a, "vendors").await?, "MISS");
+    assert_eq!(x_cache(&with_l1, "vendors").await?, "HIT");
 
     let before = keyspace_hits(&redis)?;
     for _ in 0..5 {
-        assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+        assert_eq!(x_cache(&b, "vendors").await?, "HIT");
     }
     let reads = keyspace_hits(&redis)? - before;
     assert!(reads >= 5, "5 hits without L1 read Redis {reads} times");
     let before = keyspace_hits(&redis)?;
     for _ in 0..5 {
-        assert_eq!(
-            cache_status(&with_l1.get_directory("vendors").await?)?,
-            "HIT"
-        );
+        assert_eq!(x_cache(&with_l1, "vendors").await?, "HIT");
     }
     assert_eq!(
         keyspace_hits(&redis)? - before,
@@ -431,8 +418,8 @@ async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<(
             .status,
         204
     );
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "MISS");
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(x_cache(&b, "vendors").await?, "MISS");
+    assert_eq!(x_cache(&a, "vendors").await?, "HIT");
     assert_eq!(mock.stats().requests_for("vendors"), 2);
     Ok(())
 }
@@ -469,7 +456,7 @@ async fn two_instances_share_a_directory_on_a_redis_cluster() -> Result<()> {
         204
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "MISS");
+    assert_eq!(x_cache(&b, "vendors").await?, "MISS");
     Ok(())
 }
 
@@ -531,14 +518,8 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
         .start()
         .await?;
     assert_eq!(served.get("/readyz").await?.status, 200);
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "MISS"
-    );
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "MISS");
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
     let stopped = served.stop().await?;
     assert!(stopped.status.success(), "{stopped:?}");
     for (what, text) in [
