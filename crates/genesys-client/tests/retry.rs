@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use genesys_mock::{Fault, GenesysMock, MockDirectory, RetryAfter, Target};
 
-use genesys_client::{Error, FetchOptions, GenesysClient};
+use genesys_client::{Error, FetchOptions, FetchOutcome, GenesysClient};
 use support::{client_for, directory_requests};
 
 fn started(id: &str) -> (GenesysMock, GenesysClient) {
@@ -24,6 +24,11 @@ fn gaps(mock: &GenesysMock) -> Vec<Duration> {
     at.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
+/// A fetch of `id` with the default options, retries and all.
+async fn fetch(client: &GenesysClient, id: &str) -> Result<FetchOutcome, Error> {
+    client.fetch_directory(id, &FetchOptions::new()).await
+}
+
 #[tokio::test]
 async fn three_429s_are_each_waited_out_for_at_least_retry_after() {
     let (mock, client) = started("d");
@@ -31,10 +36,7 @@ async fn three_429s_are_each_waited_out_for_at_least_retry_after() {
         retry_after: RetryAfter::Seconds(1),
     };
     mock.inject(Target::Directory("d".into()), limited, 3);
-    client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap();
+    fetch(&client, "d").await.unwrap();
     let statuses: Vec<u16> = directory_requests(&mock).iter().map(|r| r.1).collect();
     assert_eq!(statuses, [429, 429, 429, 200]);
     for gap in gaps(&mock) {
@@ -70,10 +72,7 @@ async fn an_http_date_retry_after_is_honoured() {
         retry_after: RetryAfter::HttpDate(Duration::from_secs(2)),
     };
     mock.inject(Target::Directory("d".into()), limited, 1);
-    client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap();
+    fetch(&client, "d").await.unwrap();
     let gaps = gaps(&mock);
     assert_eq!(gaps.len(), 1);
     // The date has whole seconds, so "2 s from now" is between 1 and 2 s away.
@@ -91,10 +90,7 @@ async fn without_retry_after_the_genesys_reset_header_is_the_floor() {
         retry_after: RetryAfter::Absent,
     };
     mock.inject(Target::Directory("d".into()), limited, 1);
-    client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap();
+    fetch(&client, "d").await.unwrap();
     let gaps = gaps(&mock);
     assert!(
         gaps[0] >= Duration::from_secs(1),
@@ -115,10 +111,7 @@ async fn gateway_errors_and_dropped_connections_are_retried_until_success() {
     ] {
         mock.inject(target.clone(), fault, 1);
     }
-    let outcome = client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap();
+    let outcome = fetch(&client, "d").await.unwrap();
     assert!(matches!(outcome, genesys_client::FetchOutcome::Modified(s) if s.entries.len() == 5));
     let statuses: Vec<u16> = directory_requests(&mock).iter().map(|r| r.1).collect();
     assert_eq!(statuses, [503, 502, 504, genesys_mock::STATUS_DROPPED, 200]);
@@ -138,10 +131,7 @@ async fn a_timeout_is_retried() {
         1,
     );
     let began = Instant::now();
-    client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap();
+    fetch(&client, "d").await.unwrap();
     assert!(began.elapsed() >= Duration::from_millis(300));
     assert!(
         began.elapsed() < Duration::from_secs(2),
@@ -180,10 +170,7 @@ async fn persistent_503s_end_with_the_last_error_inside_the_budget() {
 async fn a_400_is_not_retried() {
     let (mock, client) = started("d");
     mock.inject(Target::Directory("d".into()), Fault::Status(400), 1);
-    let err = client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap_err();
+    let err = fetch(&client, "d").await.unwrap_err();
     assert!(
         matches!(err, Error::Upstream { status: 400, .. }),
         "{err:?}"
@@ -195,10 +182,7 @@ async fn a_400_is_not_retried() {
 async fn a_403_costs_one_request_and_reports_missing_permission() {
     let (mock, client) = started("d");
     mock.inject(Target::Directory("d".into()), Fault::Forbidden, 1);
-    let err = client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap_err();
+    let err = fetch(&client, "d").await.unwrap_err();
     let Error::Forbidden {
         directory_id,
         correlation_id,
@@ -225,10 +209,7 @@ async fn a_403_costs_one_request_and_reports_missing_permission() {
 #[tokio::test]
 async fn a_404_costs_one_request_and_reports_not_found() {
     let (mock, client) = started("d");
-    let err = client
-        .fetch_directory("missing", &FetchOptions::new())
-        .await
-        .unwrap_err();
+    let err = fetch(&client, "missing").await.unwrap_err();
     let Error::NotFound {
         directory_id,
         correlation_id,
@@ -250,10 +231,7 @@ async fn a_404_costs_one_request_and_reports_not_found() {
 async fn a_malformed_page_is_an_invalid_response_with_its_correlation_id() {
     let (mock, client) = started("d");
     mock.inject(Target::Directory("d".into()), Fault::MalformedBody, 1);
-    let err = client
-        .fetch_directory("d", &FetchOptions::new())
-        .await
-        .unwrap_err();
+    let err = fetch(&client, "d").await.unwrap_err();
     assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
     assert!(err.correlation_id().is_some());
     assert_eq!(mock.stats().directory_requests, 1);
