@@ -6,18 +6,14 @@ use std::time::{Duration, Instant};
 
 use genesys_client::FetchOptions;
 use genesys_mock::{GenesysMock, MockDirectory};
-use support::{client_for, directory_requests};
+use support::{directory_requests, paced_client};
 
 #[tokio::test]
 async fn the_client_keeps_requests_beyond_its_allowance_waiting() {
     let mock = GenesysMock::start().unwrap();
     mock.put_directory("d", MockDirectory::generated(3, 1));
     // 120 a minute is one every 500 ms once a burst of 2 is spent.
-    let client = client_for(&mock)
-        .requests_per_minute(120)
-        .rate_limit_burst(2)
-        .build()
-        .unwrap();
+    let client = paced_client(&mock, 120);
     for _ in 0..5 {
         client
             .fetch_directory("d", &FetchOptions::new())

@@ -9,7 +9,7 @@ use genesys_client::FetchOptions;
 use genesys_client::metrics::{UPSTREAM_RATE_LIMIT_WAITS, UPSTREAM_REQUEST_DURATION};
 use genesys_mock::{Fault, GenesysMock, MockDirectory, Target};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use support::client_for;
+use support::paced_client;
 
 /// What was recorded, by `name{label=value,…}` (labels sorted): a counter's value, a
 /// histogram's number of samples.
@@ -46,11 +46,7 @@ async fn requests_retries_waits_and_tokens_are_counted() {
     let guard = ::metrics::set_default_local_recorder(&recorder);
     let mock = GenesysMock::start().unwrap();
     mock.put_directory("d", MockDirectory::generated(5, 1));
-    let client = client_for(&mock)
-        .requests_per_minute(60)
-        .rate_limit_burst(2)
-        .build()
-        .unwrap();
+    let client = paced_client(&mock, 60);
     mock.inject(Target::Directory("d".into()), Fault::Status(503), 1);
     mock.inject(Target::Directory("d".into()), Fault::DropConnection, 1);
     client

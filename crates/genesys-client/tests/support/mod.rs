@@ -3,13 +3,24 @@
 
 use std::time::{Duration, Instant};
 
-use genesys_client::GenesysClientBuilder;
+use genesys_client::{GenesysClient, GenesysClientBuilder};
 use genesys_mock::{GenesysMock, RequestKind};
 
 /// testkit's client builder for `mock` with a 20 s retry budget: the longest fault plan of
 /// these tests (persistent 503s) ends inside it.
 pub(crate) fn client_for(mock: &GenesysMock) -> GenesysClientBuilder {
     testkit::client_builder(mock).retry_policy(testkit::retry_policy(Duration::from_secs(20)))
+}
+
+/// A client of `mock` ([`client_for`]) allowed `requests_per_minute` in bursts of 2, so that a
+/// test's third request already waits for the limiter.
+#[allow(dead_code, reason = "each test file uses its own part of the support")]
+pub(crate) fn paced_client(mock: &GenesysMock, requests_per_minute: u32) -> GenesysClient {
+    client_for(mock)
+        .requests_per_minute(requests_per_minute)
+        .rate_limit_burst(2)
+        .build()
+        .unwrap()
 }
 
 /// Directory requests `mock` recorded, in order, as (page number, status, arrival).
