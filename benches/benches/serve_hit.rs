@@ -15,12 +15,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use dircache_benches::{
-    ChildServer, Connection, DIRECTORY, ENTRIES, Error, Load, STATIC_LISTENING, Throughput,
-    Upstream, dircache_binary, record, serve,
+    Connection, DIRECTORY, ENTRIES, Error, Load, STATIC_LISTENING, Throughput, Upstream, record,
 };
 use hyper::StatusCode;
 use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
+use testkit::{Dircache, ServerProcess};
 
 /// Keep-alive connections to each server, each with one request in flight at a time.
 const CONNECTIONS: usize = 32;
@@ -38,7 +38,7 @@ const MEASURE: Duration = Duration::from_millis(350);
 /// A server under load and its throughput in each round.
 struct Target {
     label: &'static str,
-    server: ChildServer,
+    addr: std::net::SocketAddr,
     load: Load,
     rounds: Vec<Throughput>,
 }
@@ -62,7 +62,6 @@ impl Target {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let binary = dircache_binary()?;
     let upstream = Upstream::start()?;
     let scratch = tempfile::tempdir()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,20 +72,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The figure's side: warn, so no line is written per request. The access log (info, the
     // default of `serve`) is a deployment choice, measured beside it but not in the figure.
-    let quiet = serve(
-        &binary,
-        "serve",
-        mock,
-        &[("RUST_LOG", "warn")],
-        scratch.path(),
-    )?;
-    let logged = serve(
-        &binary,
-        "serve-access-log",
-        mock,
-        &[("RUST_LOG", "info")],
-        scratch.path(),
-    )?;
+    let quiet = Dircache::for_mock(mock)?.env("RUST_LOG", "warn").serve()?;
+    let logged = Dircache::for_mock(mock)?.env("RUST_LOG", "info").serve()?;
     let (body, content_type) = runtime.block_on(fill(quiet.addr(), &path))?;
     let (logged_body, _) = runtime.block_on(fill(logged.addr(), &path))?;
 
@@ -114,16 +101,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let targets = runtime.block_on(async {
         let mut targets = Vec::new();
-        for (label, server, body_len) in [
-            ("static", bare, body.len()),
-            ("serve", quiet, body.len()),
-            ("serve+log", logged, logged_body.len()),
+        for (label, addr, body_len) in [
+            ("static", bare.addr(), body.len()),
+            ("serve", quiet.addr(), body.len()),
+            ("serve+log", logged.addr(), logged_body.len()),
         ] {
-            let mut load = Load::open(server.addr(), &path, body_len, CONNECTIONS).await?;
+            let mut load = Load::open(addr, &path, body_len, CONNECTIONS).await?;
             load.run(WARM_UP, Duration::ZERO).await?;
             targets.push(Target {
                 label,
-                server,
+                addr,
                 load,
                 rounds: Vec::new(),
             });
@@ -143,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok::<_, Error>(targets)
     })?;
 
-    let [bare, quiet, logged] = &targets[..] else {
+    let [bare_target, quiet_target, logged_target] = &targets[..] else {
         unreachable!("three targets were measured");
     };
     for round in 0..ROUNDS {
@@ -151,17 +138,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "  round {}: static {:.0}/s, serve {:.0}/s ({:.2}), serve+log {:.0}/s ({:.2})",
             round + 1,
-            rate(bare),
-            rate(quiet),
-            rate(quiet) / rate(bare),
-            rate(logged),
-            rate(logged) / rate(bare),
+            rate(bare_target),
+            rate(quiet_target),
+            rate(quiet_target) / rate(bare_target),
+            rate(logged_target),
+            rate(logged_target) / rate(bare_target),
         );
     }
-    let hit_vs_static = median(quiet.ratios(bare));
-    let logged_vs_static = median(logged.ratios(bare));
-    let (bare_rate, quiet_rate, logged_rate) =
-        (bare.per_second(), quiet.per_second(), logged.per_second());
+    let hit_vs_static = median(quiet_target.ratios(bare_target));
+    let logged_vs_static = median(logged_target.ratios(bare_target));
+    let (bare_rate, quiet_rate, logged_rate) = (
+        bare_target.per_second(),
+        quiet_target.per_second(),
+        logged_target.per_second(),
+    );
     println!(
         "serve_hit: over all rounds static {bare_rate:.0} requests/s, serve {quiet_rate:.0} \
          ({:.2}), serve+log {logged_rate:.0} ({:.2})",
@@ -187,11 +177,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = written {
         println!("serve_hit: recorded in {}", path.display());
     }
-    for target in targets {
-        let status = target.server.stop()?;
-        // Only serve promises a clean exit on SIGTERM; the bare server just dies of it.
-        if target.label != "static" && !status.success() {
-            return Err(format!("{} exited with {status} after SIGTERM", target.label).into());
+    // Only serve promises a clean exit on SIGTERM; the bare server just dies of it.
+    drop(bare);
+    for (label, served) in [("serve", quiet), ("serve+log", logged)] {
+        let status = served.stop()?.status;
+        if !status.success() {
+            return Err(format!("{label} exited with {status} after SIGTERM").into());
         }
     }
     Ok(())
@@ -244,7 +235,7 @@ async fn fill(
 /// Checks in serve's own stats that every request counted was a hit: one miss (the fill), no
 /// stale answer, no error.
 async fn only_hits(target: &Target) -> Result<(), Error> {
-    let addr = target.server.addr();
+    let addr = target.addr;
     let answer = Connection::open(addr).await?.get("/v1/stats").await?;
     let stats: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
     let count = |key: &str| stats.get(key).and_then(Value::as_u64);
@@ -269,8 +260,13 @@ async fn only_hits(target: &Target) -> Result<(), Error> {
 }
 
 /// Starts the bare baseline serving the bytes in `body_file`.
-fn start_static(body_file: &Path, scratch: &Path) -> Result<ChildServer, Error> {
+fn start_static(body_file: &Path, scratch: &Path) -> Result<ServerProcess, Error> {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_static_server"));
     command.arg(body_file).env_clear();
-    ChildServer::start("static_server", command, scratch, STATIC_LISTENING)
+    Ok(ServerProcess::start(
+        "static_server",
+        command,
+        scratch,
+        STATIC_LISTENING,
+    )?)
 }

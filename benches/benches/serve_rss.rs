@@ -9,12 +9,11 @@
 
 use std::time::Duration;
 
-use dircache_benches::{
-    Connection, DIRECTORY, ENTRIES, Error, Upstream, dircache_binary, record, resident_bytes, serve,
-};
+use dircache_benches::{Connection, DIRECTORY, ENTRIES, Error, Upstream, record, resident_bytes};
 use genesys_mock::MockDirectory;
 use hyper::StatusCode;
 use serde_json::Value;
+use testkit::Dircache;
 
 /// Directories cached after the warm-up, each of [`ENTRIES`] entries.
 const DIRECTORIES: usize = 200;
@@ -29,7 +28,6 @@ const SETTLE: Duration = Duration::from_millis(500);
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let binary = dircache_binary()?;
     let upstream = Upstream::start()?;
     let mock = upstream.mock();
     let ids: Vec<String> = (0..DIRECTORIES).map(|i| format!("rss_{i:03}")).collect();
@@ -43,14 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .sum::<Result<usize, _>>()?;
         mock.put_directory(id, directory);
     }
-    let scratch = tempfile::tempdir()?;
-    let server = serve(
-        &binary,
-        "serve",
-        mock,
-        &[("RUST_LOG", "warn"), ("DIRCACHE_PAGE_SIZE", PAGE_SIZE)],
-        scratch.path(),
-    )?;
+    let server = Dircache::for_mock(mock)?
+        .env("RUST_LOG", "warn")
+        .env("DIRCACHE_PAGE_SIZE", PAGE_SIZE)
+        .serve()?;
     let addr = server.addr();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = written {
         println!("serve_rss: recorded in {}", path.display());
     }
-    let status = server.stop()?;
+    let status = server.stop()?.status;
     if !status.success() {
         return Err(format!("serve exited with {status} after SIGTERM").into());
     }

@@ -2,8 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitStatus;
-use std::time::Duration;
 
 /// A failure while setting up a bench or recording its result.
 #[derive(Debug, thiserror::Error)]
@@ -55,16 +53,6 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The `dircache` binary to measure is not where the bench was told to look.
-    #[error(
-        "no dircache binary to measure: {reason} (`cargo xtask bench` builds it with `cargo build --release -p cli --bin dircache` and names it in {variable})"
-    )]
-    Binary {
-        /// The environment variable that names it.
-        variable: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// A scratch file or folder of a bench could not be made, written or read.
     #[error("scratch file {}", path.display())]
     Scratch {
@@ -74,37 +62,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A server process could not be started or signalled.
-    #[error("could not {action} {name}")]
-    Process {
-        /// The server (`dircache serve`, the static baseline).
-        name: String,
-        /// What was tried.
-        action: &'static str,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A server process exited before it said where it listens.
-    #[error("{name} exited ({status}) before listening; its stderr:\n{stderr}")]
-    Exited {
-        /// The server.
-        name: String,
-        /// How it exited.
-        status: ExitStatus,
-        /// What it printed on stderr.
-        stderr: String,
-    },
-    /// A server process did not say where it listens, or did not stop, in time.
-    #[error("{name} did not {what} within {waited:?}")]
-    Timeout {
-        /// The server.
-        name: String,
-        /// What it failed to do.
-        what: &'static str,
-        /// How long the bench waited.
-        waited: Duration,
-    },
+    /// A server process (`dircache serve`, the static baseline) could not be found, started or
+    /// stopped.
+    #[error(transparent)]
+    Server(#[from] testkit::Error),
     /// The resident set size of a process could not be read.
     #[error("cannot read the resident set size in {}", path.display())]
     Rss {

@@ -1,7 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod child;
-mod dircache;
 mod error;
 mod http;
 mod load;
@@ -11,8 +9,6 @@ mod rss;
 mod static_app;
 mod upstream;
 
-pub use child::ChildServer;
-pub use dircache::{DIRCACHE_BIN_ENV, dircache_binary, serve};
 pub use error::Error;
 pub use http::{Answer, Connection, Counted};
 pub use load::{Load, Throughput};

@@ -1,6 +1,6 @@
 //! The upstream every test talks to: a genesys-mock with credentials that are easy to spot in logs.
 
-use genesys_mock::{GenesysMock, MockBuilder};
+use genesys_mock::{GenesysMock, MockBuilder, MockDirectory};
 
 /// The OAuth client id the mock accepts.
 pub const CLIENT_ID: &str = "e2e-client";
@@ -20,4 +20,11 @@ pub fn mock_builder() -> MockBuilder {
 /// A started mock with [`CLIENT_ID`] and [`CLIENT_SECRET`] and no directories yet.
 pub fn start_mock() -> anyhow::Result<GenesysMock> {
     Ok(mock_builder().start()?)
+}
+
+/// A started mock as [`start_mock`], holding `directory` as `id`.
+pub fn mock_with(id: &str, directory: MockDirectory) -> anyhow::Result<GenesysMock> {
+    let mock = start_mock()?;
+    mock.put_directory(id, directory);
+    Ok(mock)
 }

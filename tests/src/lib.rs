@@ -2,7 +2,6 @@
 #![doc = include_str!("../README.md")]
 
 mod answer;
-mod binary;
 mod fixtures;
 pub mod prometheus;
 mod raw;
@@ -11,8 +10,7 @@ mod serve;
 mod setup;
 
 pub use answer::Answer;
-pub use binary::dircache_binary;
-pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, start_mock};
+pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, mock_with, start_mock};
 pub use raw::raw_get;
-pub use serve::{Served, Stopped};
-pub use setup::{Outcome, Setup};
+pub use serve::{Served, Start};
+pub use setup::{AUDIT_LOG, setup};

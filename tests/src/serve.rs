@@ -1,93 +1,50 @@
-//! A running `dircache serve` on a free port: start, request helpers, SIGTERM, and kill on drop.
+//! A running `dircache serve` spoken to over HTTP: request helpers, and SIGTERM from a test's
+//! runtime.
 
-use std::fs::File;
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use reqwest::{Client, Method, RequestBuilder};
+use testkit::{Dircache, Stopped};
 
 use crate::answer::Answer;
 use crate::raw::raw_get;
-use crate::setup::{Setup, read_all};
 
-/// How long `serve` may take to print its address and answer `/healthz`.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long `serve` may take to exit after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The stdout line that gives the address (SPEC §5, the CLI contract).
-const LISTENING: &str = "dircache listening on http://";
-
-/// A `dircache serve --listen 127.0.0.1:0` process; dropping it sends SIGTERM, then kills it if
-/// it lingers.
+/// A [`testkit::Served`] with an HTTP client; dropping it stops the process.
 #[derive(Debug)]
 pub struct Served {
-    process: Process,
-    setup: Setup,
-    addr: SocketAddr,
+    process: testkit::Served,
     client: Client,
 }
 
-impl Setup {
-    /// Starts `dircache serve --listen 127.0.0.1:0`, learns its port from the line it prints,
-    /// and waits until `/healthz` answers 200.
-    pub async fn serve(self) -> Result<Served> {
-        let stdout = File::create(self.path("serve.stdout"))?;
-        let stderr = File::create(self.path("serve.stderr"))?;
-        let mut command = self.command(&["serve", "--listen", "127.0.0.1:0"])?;
-        command.stdout(stdout).stderr(stderr);
-        let mut process = Process::spawn(command)?;
-        let addr = self.listening_addr(&mut process).await?;
+/// Starting `dircache serve` from an async test.
+pub trait Start {
+    /// Starts `dircache serve --listen 127.0.0.1:0` ([`Dircache::serve`]) without blocking the
+    /// test's runtime, and gives it an HTTP client.
+    fn start(self) -> impl Future<Output = Result<Served>> + Send;
+}
+
+impl Start for Dircache {
+    async fn start(self) -> Result<Served> {
+        let process = tokio::task::spawn_blocking(move || self.serve()).await??;
         let client = Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(60))
             .build()?;
-        let served = Served {
-            process,
-            setup: self,
-            addr,
-            client,
-        };
-        served.wait_healthy().await?;
-        Ok(served)
-    }
-
-    async fn listening_addr(&self, process: &mut Process) -> Result<SocketAddr> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let stdout = std::fs::read_to_string(self.path("serve.stdout"))?;
-            if let Some(line) = stdout.lines().find(|line| line.starts_with(LISTENING)) {
-                let addr = line[LISTENING.len()..].trim().trim_end_matches('/');
-                return addr
-                    .parse()
-                    .with_context(|| format!("serve printed an unparsable address: {line:?}"));
-            }
-            if let Some(status) = process.child.try_wait()? {
-                bail!(
-                    "dircache serve exited ({status}) before listening\nstdout:\n{stdout}\nstderr:\n{}",
-                    std::fs::read_to_string(self.path("serve.stderr"))?
-                );
-            }
-            if Instant::now() >= deadline {
-                bail!("dircache serve printed no `{LISTENING}…` line within {START_TIMEOUT:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        Ok(Served { process, client })
     }
 }
 
 impl Served {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.process.addr()
     }
 
     /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.process.url(path)
     }
 
     /// An HTTP client for it (no proxy, generous timeout).
@@ -129,123 +86,25 @@ impl Served {
 
     /// `GET target` sent byte for byte, for paths an HTTP client would normalise (`%2E%2E`).
     pub async fn raw_get(&self, target: &str) -> Result<Answer> {
-        raw_get(self.addr, target).await
-    }
-
-    /// The setup it was started with (its scratch directory holds the audit log).
-    pub fn setup(&self) -> &Setup {
-        &self.setup
+        raw_get(self.addr(), target).await
     }
 
     /// Everything it printed on stderr (its logs) so far.
-    pub fn stderr(&self) -> Result<String> {
-        Ok(std::fs::read_to_string(self.setup.path("serve.stderr"))?)
+    pub fn stderr(&self) -> String {
+        self.process.stderr()
     }
 
-    /// Sends SIGTERM and waits (at most 15 s) for it to exit; what it left behind is returned.
+    /// Sends SIGTERM and waits (at most 15 s) for it to exit, without blocking the test's
+    /// runtime (a request of the test may still be in flight); what it left behind is returned.
     pub async fn stop(self) -> Result<Stopped> {
-        let Served {
-            mut process, setup, ..
-        } = self;
-        process.signal_term()?;
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        let status = loop {
-            if let Some(status) = process.child.try_wait()? {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                bail!("dircache serve still ran {STOP_TIMEOUT:?} after SIGTERM");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        let audit = setup.audit_log();
-        Ok(Stopped {
-            status,
-            stdout: read_all(&mut File::open(setup.path("serve.stdout"))?)?,
-            stderr: read_all(&mut File::open(setup.path("serve.stderr"))?)?,
-            audit_log: audit
-                .exists()
-                .then(|| std::fs::read_to_string(&audit))
-                .transpose()?,
-        })
+        let process = self.process;
+        Ok(tokio::task::spawn_blocking(move || process.stop()).await??)
     }
-
-    async fn wait_healthy(&self) -> Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let answer = self.client.get(self.url("/healthz")).send().await;
-            if answer.as_ref().is_ok_and(|answer| answer.status() == 200) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!("/healthz did not answer 200 within {START_TIMEOUT:?}: {answer:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-/// A `serve` process after SIGTERM: how it exited and the files it wrote.
-#[derive(Debug)]
-pub struct Stopped {
-    /// The exit status.
-    pub status: ExitStatus,
-    /// Everything printed on stdout.
-    pub stdout: String,
-    /// Everything printed on stderr (its logs).
-    pub stderr: String,
-    /// The audit log file's content, when the file exists.
-    pub audit_log: Option<String>,
 }
 
 fn bearer(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {
     match token {
         Some(token) => request.bearer_auth(token),
         None => request,
-    }
-}
-
-/// A child process that is ended (SIGTERM, then SIGKILL) when dropped.
-#[derive(Debug)]
-struct Process {
-    child: Child,
-}
-
-impl Process {
-    fn spawn(mut command: Command) -> Result<Process> {
-        let child = command.spawn().context("starting dircache serve")?;
-        Ok(Process { child })
-    }
-
-    /// SIGTERM through `kill(1)`: the workspace forbids the unsafe code a libc call needs.
-    fn signal_term(&self) -> Result<()> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .context("running kill -TERM")?;
-        if !status.success() {
-            bail!("kill -TERM {} failed: {status}", self.child.id());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            return;
-        }
-        if self.signal_term().is_ok() {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if !matches!(self.child.try_wait(), Ok(None)) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        // A test must not leave a server behind, whatever state it is in.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -21,8 +21,6 @@ mod page;
 mod region;
 mod response;
 mod retry;
-#[cfg(test)]
-mod test_support;
 mod url_safety;
 
 pub use backoff::Backoff;

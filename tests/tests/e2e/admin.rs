@@ -1,7 +1,7 @@
 //! The mutating endpoints: the admin token they need, invalidation, and verify after an upstream change.
 
 use anyhow::Result;
-use dircache_e2e::{ADMIN_TOKEN, Answer, Setup, start_mock};
+use dircache_e2e::{ADMIN_TOKEN, Answer, Start, mock_with, setup};
 use genesys_mock::MockDirectory;
 use serde_json::{Value, json};
 
@@ -20,9 +20,8 @@ fn assert_unauthorized(answer: &Answer, what: &str) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_and_verify_need_the_admin_token() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(8, 1));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let mock = mock_with("vendors", MockDirectory::generated(8, 1))?;
+    let served = setup(&mock)?.start().await?;
     assert_eq!(served.get_directory("vendors").await?.status, 200);
 
     let wrong = "e2e-Admin-4hTn8RvC1mZt";
@@ -64,11 +63,10 @@ async fn delete_and_verify_need_the_admin_token() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_an_admin_token_configured_mutations_are_refused() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(8, 1));
-    let served = Setup::for_mock(&mock)?
+    let mock = mock_with("vendors", MockDirectory::generated(8, 1))?;
+    let served = setup(&mock)?
         .without("DIRCACHE_ADMIN_TOKEN")
-        .serve()
+        .start()
         .await?;
     assert_eq!(served.get_directory("vendors").await?.status, 200);
 
@@ -85,9 +83,8 @@ async fn without_an_admin_token_configured_mutations_are_refused() -> Result<()>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_finds_an_upstream_change_and_serves_the_new_content() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("rota", MockDirectory::generated(30, 9));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let mock = mock_with("rota", MockDirectory::generated(30, 9))?;
+    let served = setup(&mock)?.start().await?;
     let first = served.get_directory("rota").await?.json()?;
     let old_fingerprint = first["fingerprint"].clone();
 
@@ -127,9 +124,8 @@ async fn verify_finds_an_upstream_change_and_serves_the_new_content() -> Result<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_with_validators_asks_conditionally_and_fills_what_is_not_cached() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("agents", MockDirectory::generated(12, 3).validators(true));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let mock = mock_with("agents", MockDirectory::generated(12, 3).validators(true))?;
+    let served = setup(&mock)?.start().await?;
 
     let filled = served.verify("agents", Some(ADMIN_TOKEN)).await?;
     assert_eq!(filled.status, 200, "{}", filled.text());

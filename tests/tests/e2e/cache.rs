@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use dircache_e2e::{Answer, Setup, mock_builder, start_mock};
+use dircache_e2e::{Answer, Start, mock_builder, setup, start_mock};
 use genesys_mock::{MockDirectory, Paging, generate_entries};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -24,9 +24,9 @@ async fn a_miss_then_a_hit_serve_every_upstream_field_with_an_etag() -> Result<(
         "vendors",
         MockDirectory::new(entries).paging(Paging::NextUriOnly),
     );
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("DIRCACHE_PAGE_SIZE", "15")
-        .serve()
+        .start()
         .await?;
     let upstream = mock.directory_entries("vendors").unwrap();
 
@@ -104,9 +104,9 @@ async fn sixty_four_concurrent_cold_requests_make_one_upstream_fetch() -> Result
     // Upstream latency keeps the first fetch in flight while every request arrives.
     let mock = mock_builder().latency(Duration::from_millis(150)).start()?;
     mock.put_directory("hot", MockDirectory::generated(480, 5));
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("DIRCACHE_PAGE_SIZE", "200")
-        .serve()
+        .start()
         .await?;
     let upstream = Value::Array(mock.directory_entries("hot").unwrap());
 
@@ -150,11 +150,11 @@ async fn ttls_come_from_the_config_file_matrix_with_env_over_file() -> Result<()
         ),
     ];
     for (toml, env_default, expected_default) in cases {
-        let mut setup = Setup::for_mock(&mock)?.config_file(toml)?;
+        let mut setup = setup(&mock)?.config_file(toml)?;
         if let Some(seconds) = env_default {
             setup = setup.env("DIRCACHE_TTL_DEFAULT", seconds);
         }
-        let served = setup.serve().await?;
+        let served = setup.start().await?;
         let fast = served.get_directory("fast").await?;
         assert_eq!(fast.status, 200, "{}", fast.text());
         assert_eq!(fast.json()?["ttl_seconds"], 30, "{toml}");

@@ -3,23 +3,29 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use dircache_e2e::{CLIENT_SECRET, Outcome, Setup, start_mock};
+use dircache_e2e::{CLIENT_SECRET, mock_with, setup, start_mock};
 use genesys_mock::{GenesysMock, MockDirectory};
+use testkit::{Dircache, Outcome};
 
 /// A refused configuration exits at once; a server that started anyway is killed after this.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs `dircache <args>` with `setup` and checks it was refused for `setting` (the prefix of
 /// the setting name, as the user wrote it) without doing any work.
-fn assert_refused(mock: &GenesysMock, setup: &Setup, args: &[&str], setting: &str) -> Result<()> {
+fn assert_refused(
+    mock: &GenesysMock,
+    setup: &Dircache,
+    args: &[&str],
+    setting: &str,
+) -> Result<()> {
     let outcome: Outcome = setup.run_within(args, REFUSAL_TIMEOUT)?;
     assert_eq!(outcome.code(), Some(2), "{setting}: {outcome}");
     let prefix = format!("dircache: invalid configuration: {setting}");
     assert!(
-        outcome.stderr.lines().any(|line| line.starts_with(&prefix)),
-        "stderr should have a line starting `{prefix}`: {outcome}"
+        outcome.stderr.starts_with(&prefix) && outcome.stderr.lines().count() == 1,
+        "stderr should be one line starting `{prefix}`: {outcome}"
     );
-    assert!(!outcome.stdout.contains("listening"), "{outcome}");
+    assert!(outcome.stdout.is_empty(), "{outcome}");
     assert!(!outcome.stderr.contains(CLIENT_SECRET), "{outcome}");
     let stats = mock.stats();
     assert_eq!(
@@ -45,20 +51,31 @@ fn bad_environment_settings_are_refused_by_name() -> Result<()> {
         ("GENESYS_LOGIN_URL", "not a url", "GENESYS_LOGIN_URL:"),
     ];
     for (key, value, setting) in cases {
-        let setup = Setup::for_mock(&mock)?.env(key, value);
+        let setup = setup(&mock)?.env(key, value);
         assert_refused(&mock, &setup, SERVE, setting)?;
     }
+    let missing_file = setup(&mock)?;
+    let path = missing_file.path("missing.toml").display().to_string();
+    let missing_file = missing_file.env("DIRCACHE_CONFIG", path);
+    assert_refused(&mock, &missing_file, SERVE, "DIRCACHE_CONFIG: cannot read ")?;
     Ok(())
+}
+
+#[test]
+fn a_listen_address_without_a_port_is_refused_by_its_flag() -> Result<()> {
+    let mock = start_mock()?;
+    let args = &["serve", "--listen", "localhost"];
+    assert_refused(&mock, &setup(&mock)?, args, "--listen: ")
 }
 
 #[test]
 fn missing_or_unreadable_credentials_are_refused_by_name() -> Result<()> {
     let mock = start_mock()?;
-    let no_secret = Setup::for_mock(&mock)?.without("GENESYS_CLIENT_SECRET");
+    let no_secret = setup(&mock)?.without("GENESYS_CLIENT_SECRET");
     assert_refused(&mock, &no_secret, SERVE, "GENESYS_CLIENT_SECRET:")?;
-    let no_id = Setup::for_mock(&mock)?.without("GENESYS_CLIENT_ID");
+    let no_id = setup(&mock)?.without("GENESYS_CLIENT_ID");
     assert_refused(&mock, &no_id, SERVE, "GENESYS_CLIENT_ID:")?;
-    let missing_file = Setup::for_mock(&mock)?.without("GENESYS_CLIENT_SECRET");
+    let missing_file = setup(&mock)?.without("GENESYS_CLIENT_SECRET");
     let path = missing_file.path("no-such-secret");
     let missing_file = missing_file.env("GENESYS_CLIENT_SECRET_FILE", path.display().to_string());
     assert_refused(&mock, &missing_file, SERVE, "GENESYS_CLIENT_SECRET_FILE:")?;
@@ -74,25 +91,19 @@ fn bad_config_file_settings_are_refused_by_their_toml_name() -> Result<()> {
         ("[cache]\nbackend = \"memcached\"\n", "cache.backend:"),
     ];
     for (toml, setting) in cases {
-        let setup = Setup::for_mock(&mock)?.config_file(toml)?;
+        let setup = setup(&mock)?.config_file(toml)?;
         assert_refused(&mock, &setup, SERVE, setting)?;
     }
-    let unknown = Setup::for_mock(&mock)?.config_file("[cache]\ncolour = \"blue\"\n")?;
-    let outcome = unknown.run_within(SERVE, REFUSAL_TIMEOUT)?;
-    assert_eq!(outcome.code(), Some(2), "an unknown key: {outcome}");
-    assert!(
-        outcome.stderr.contains("colour"),
-        "names the key: {outcome}"
-    );
-    Ok(())
+    let unknown = setup(&mock)?.config_file("[cache]\nmax_entires = 10\n")?;
+    assert_refused(&mock, &unknown, SERVE, "cache.max_entires: ")
 }
 
 #[test]
 fn one_shot_commands_check_the_configuration_before_any_work() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(3, 1));
-    let setup = Setup::for_mock(&mock)?.env("DIRCACHE_TTL_DEFAULT", "5");
+    let mock = mock_with("vendors", MockDirectory::generated(3, 1))?;
+    let setup = setup(&mock)?.env("DIRCACHE_TTL_DEFAULT", "5");
     assert_refused(&mock, &setup, &["get", "vendors"], "DIRCACHE_TTL_DEFAULT:")?;
     assert_refused(&mock, &setup, &["warm", "vendors"], "DIRCACHE_TTL_DEFAULT:")?;
-    Ok(())
+    let nothing_set = Dircache::new()?;
+    assert_refused(&mock, &nothing_set, &["stats"], "GENESYS_CLIENT_ID: ")
 }

@@ -1,12 +1,12 @@
 //! Directory ids that are refused before any I/O, and the longest id that is not.
 
 use anyhow::Result;
-use dircache_e2e::{ADMIN_TOKEN, Setup, start_mock};
+use dircache_e2e::{ADMIN_TOKEN, Start, setup, start_mock};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_ids_are_a_400_without_any_upstream_request() -> Result<()> {
     let mock = start_mock()?;
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
     let before = mock.stats();
     let long = "a".repeat(300);
 
@@ -28,7 +28,7 @@ async fn bad_ids_are_a_400_without_any_upstream_request() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_longest_valid_id_reaches_upstream() -> Result<()> {
     let mock = start_mock()?;
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
     let id = format!("Ab0._:-{}", "z".repeat(121));
     assert_eq!(id.len(), 128);
 

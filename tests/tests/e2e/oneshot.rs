@@ -1,9 +1,12 @@
-//! The one-shot commands: get, warm, invalidate, verify, stats, and the self-contained demo.
+//! The one-shot commands: get, warm, invalidate, verify, stats, and the self-contained demo, and the upstream request rate they keep to.
+
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use dircache_e2e::{Setup, start_mock};
+use dircache_e2e::{mock_with, setup, start_mock};
 use genesys_mock::{Fault, MockDirectory, Target};
-use serde_json::Value;
+use serde_json::{Value, json};
+use testkit::Dircache;
 
 /// Whether `text` holds a UUID-shaped token (8-4-4-4-12 hex digits), as Genesys correlation ids are.
 fn has_uuid(text: &str) -> bool {
@@ -24,9 +27,8 @@ fn the_uuid_check_finds_correlation_ids_only() {
 
 #[test]
 fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(12, 5));
-    let setup = Setup::for_mock(&mock)?;
+    let mock = mock_with("vendors", MockDirectory::generated(12, 5))?;
+    let setup = setup(&mock)?;
     let entries = mock.directory_entries("vendors").unwrap();
 
     let json = setup.run(&["get", "vendors", "--output", "json"])?;
@@ -37,13 +39,24 @@ fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
     assert_eq!(document["entry_count"], 12);
     assert!(document["fingerprint"].is_string(), "{document}");
 
-    let table = setup.run(&["get", "vendors", "--output", "table"])?;
-    assert_eq!(table.code(), Some(0), "{table}");
-    for entry in &entries {
-        let id = entry["id"].as_str().unwrap_or_default();
+    // The table is the default output.
+    for args in [
+        &["get", "vendors", "--output", "table"][..],
+        &["get", "vendors"],
+    ] {
+        let table = setup.run(args)?;
+        assert_eq!(table.code(), Some(0), "{table}");
+        for entry in &entries {
+            for field in ["id", "name"] {
+                let value = entry[field].as_str().unwrap_or_default();
+                assert!(table.stdout.contains(value), "{field} {value}:\n{table}");
+            }
+        }
         assert!(
-            table.stdout.contains(id),
-            "entry {id} in the table:\n{table}"
+            table
+                .stdout
+                .contains("12 entries in vendors (MISS), fingerprint xxh3:"),
+            "{table}"
         );
     }
     Ok(())
@@ -52,9 +65,11 @@ fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
 #[test]
 fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
     let mock = start_mock()?;
-    let outcome = Setup::for_mock(&mock)?.run(&["get", "../x"])?;
-    assert!(matches!(outcome.code(), Some(1 | 2)), "{outcome}");
-    assert!(outcome.stderr.contains("../x"), "names the id: {outcome}");
+    for id in ["../x", ".."] {
+        let outcome = setup(&mock)?.run(&["get", id])?;
+        assert_eq!(outcome.code(), Some(2), "{outcome}");
+        assert!(outcome.stderr.contains(id), "names the id: {outcome}");
+    }
     let stats = mock.stats();
     assert_eq!((stats.token_requests, stats.directory_requests), (0, 0));
     Ok(())
@@ -62,9 +77,8 @@ fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
 
 #[test]
 fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("private", MockDirectory::generated(3, 1));
-    let setup = Setup::for_mock(&mock)?;
+    let mock = mock_with("private", MockDirectory::generated(3, 1))?;
+    let setup = setup(&mock)?;
 
     let missing = setup.run(&["get", "nobody"])?;
     assert_eq!(missing.code(), Some(1), "{missing}");
@@ -77,23 +91,28 @@ fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
     );
 
     mock.inject(Target::Directory("private".into()), Fault::Forbidden, 1);
-    let forbidden = setup.run(&["get", "private"])?;
+    // Without logs asked for, the reason is all there is on stderr.
+    let forbidden = setup.without("RUST_LOG").run(&["get", "private"])?;
     assert_eq!(forbidden.code(), Some(1), "{forbidden}");
+    assert_eq!(forbidden.stderr.lines().count(), 1, "{forbidden}");
     let reason = forbidden
         .stderr
         .lines()
         .find(|line| line.starts_with("dircache: "))
         .unwrap_or_else(|| panic!("a `dircache: <reason>` line: {forbidden}"));
     assert!(has_uuid(reason), "the Genesys correlation id: {forbidden}");
+    assert!(
+        reason.contains("routing:directory:read") && reason.contains("correlation id"),
+        "the permission missing, and what the id is: {forbidden}"
+    );
     Ok(())
 }
 
 #[test]
 fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("a", MockDirectory::generated(4, 1));
+    let mock = mock_with("a", MockDirectory::generated(4, 1))?;
     mock.put_directory("b", MockDirectory::generated(6, 2));
-    let setup = Setup::for_mock(&mock)?;
+    let setup = setup(&mock)?;
     let status_of = |stdout: &str, id: &str| {
         stdout
             .lines()
@@ -102,18 +121,12 @@ fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
             .and_then(|words| words.get(1).map(|word| (*word).to_owned()))
     };
 
-    let warmed = setup.run(&["warm", "a", "b"])?;
+    // A repeated id is warmed once.
+    let warmed = setup.run(&["warm", "a", "b", "a"])?;
     assert_eq!(warmed.code(), Some(0), "{warmed}");
-    assert_eq!(
-        status_of(&warmed.stdout, "a").as_deref(),
-        Some("MISS"),
-        "{warmed}"
-    );
-    assert_eq!(
-        status_of(&warmed.stdout, "b").as_deref(),
-        Some("MISS"),
-        "{warmed}"
-    );
+    let mut lines: Vec<&str> = warmed.stdout.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["a MISS", "b MISS"], "{warmed}");
     assert_eq!(mock.stats().requests_for("a"), 1);
     assert_eq!(mock.stats().requests_for("b"), 1);
 
@@ -129,14 +142,20 @@ fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
         Some("ERROR"),
         "{partly}"
     );
+    assert!(partly.stdout.contains("not found"), "{partly}");
+    assert!(
+        partly
+            .stderr
+            .contains("dircache: 1 of 2 directories could not be warmed"),
+        "{partly}"
+    );
     Ok(())
 }
 
 #[test]
 fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(7, 3));
-    let setup = Setup::for_mock(&mock)?;
+    let mock = mock_with("vendors", MockDirectory::generated(7, 3))?;
+    let setup = setup(&mock)?;
 
     // With the memory backend every one-shot command starts from an empty cache.
     let invalidated = setup.run(&["invalidate", "vendors"])?;
@@ -152,6 +171,13 @@ fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
     assert_eq!(report["directory_id"], "vendors", "{report}");
     assert_eq!(report["result"], "filled", "{report}");
     assert_eq!(report["entry_count"], 7, "{report}");
+    let verified = setup.run(&["verify", "vendors"])?;
+    assert!(
+        verified
+            .stdout
+            .starts_with("vendors: filled (by fingerprint comparison)"),
+        "{verified}"
+    );
 
     let stats = setup.run(&["stats", "--output", "json"])?;
     assert_eq!(stats.code(), Some(0), "{stats}");
@@ -160,18 +186,56 @@ fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
         assert!(stats.get(field).is_some(), "{field} in {stats}");
     }
     assert_eq!(stats["backend"], "memory");
+    assert_eq!(
+        (&stats["hits"], &stats["cache_size"]),
+        (&json!(0), &json!(0))
+    );
     Ok(())
 }
 
 #[test]
-fn demo_needs_no_credentials_and_shows_a_miss_then_a_hit() -> Result<()> {
-    let outcome = Setup::without_upstream()?.run(&["demo"])?;
+fn demo_needs_no_credentials_and_walks_through_the_cache() -> Result<()> {
+    let outcome = Dircache::new()?.run(&["demo"])?;
     assert_eq!(outcome.code(), Some(0), "{outcome}");
-    let miss = outcome.stdout.find("MISS");
-    let hit = outcome.stdout.find("HIT");
+    let miss = outcome.stdout.find("X-Cache: MISS");
+    let hit = outcome.stdout.find("X-Cache: HIT");
     assert!(
         matches!((miss, hit), (Some(miss), Some(hit)) if miss < hit),
         "MISS, then HIT: {outcome}"
     );
+    for step in [
+        "304 Not Modified",
+        "changed (by conditional request)",
+        "204; the next GET → X-Cache: MISS",
+        "dircache_requests_total{outcome=\"hit\"} 2",
+        "2 hits, 2 misses",
+    ] {
+        assert!(outcome.stdout.contains(step), "{step:?} in {outcome}");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_upstream_request_rate_is_the_configured_one() -> Result<()> {
+    let mock = start_mock()?;
+    let ids = ["rate-a", "rate-b", "rate-c", "rate-d"];
+    for id in ids {
+        mock.put_directory(id, MockDirectory::generated(2, 3));
+    }
+    let warm = |rpm: &str| -> Result<Duration> {
+        let started = Instant::now();
+        let warmed = setup(&mock)?
+            .env("DIRCACHE_UPSTREAM_RPM", rpm)
+            .run(&[&["warm"][..], &ids].concat())?;
+        assert_eq!(warmed.code(), Some(0), "{warmed}");
+        Ok(started.elapsed())
+    };
+    // 30 a minute allows a burst of 3 and then one request every 2 s: the fourth directory
+    // waits for its turn.
+    let paced = warm("30")?;
+    assert!(paced >= Duration::from_millis(1500), "{paced:?}");
+    let free = warm("6000")?;
+    assert!(free < paced, "{free:?} vs {paced:?}");
+    assert_eq!(mock.stats().directory_requests, 8);
     Ok(())
 }

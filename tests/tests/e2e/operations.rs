@@ -1,17 +1,14 @@
 //! The operator's endpoints: health, readiness, unknown paths, `/v1/stats` and `/metrics`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use anyhow::{Context, Result};
-use dircache_e2e::{Setup, prometheus, start_mock};
+use dircache_e2e::{ADMIN_TOKEN, Start, mock_with, prometheus, setup, start_mock};
 use genesys_mock::MockDirectory;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_readiness_and_unknown_paths() -> Result<()> {
     let mock = start_mock()?;
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
 
     let health = served.get("/healthz").await?;
     assert_eq!(
@@ -31,16 +28,19 @@ async fn health_readiness_and_unknown_paths() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_valid_prometheus_text_that_agrees_with_stats() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(20, 1));
-    let served = Setup::for_mock(&mock)?
+    let mock = mock_with("vendors", MockDirectory::generated(20, 1))?;
+    let served = setup(&mock)?
         .env("DIRCACHE_INSTANCE_ID", "e2e-metrics")
-        .serve()
+        .start()
         .await?;
     for _ in 0..3 {
         assert_eq!(served.get_directory("vendors").await?.status, 200);
     }
     assert_eq!(served.get_directory("nobody").await?.status, 404);
+    let deleted = served
+        .delete_directory("vendors", Some(ADMIN_TOKEN))
+        .await?;
+    assert_eq!(deleted.status, 204);
 
     let stats = served.get("/v1/stats").await?;
     assert_eq!(stats.status, 200, "{}", stats.text());
@@ -84,38 +84,14 @@ async fn metrics_are_valid_prometheus_text_that_agrees_with_stats() -> Result<()
         |outcome: &str| exposition.sum("dircache_requests_total", &[("outcome", outcome)]);
     assert_eq!(outcome("hit"), stats["hits"].as_f64(), "{text}");
     assert_eq!(outcome("miss"), stats["misses"].as_f64(), "{text}");
-
-    promtool_check(&text)
-}
-
-/// `promtool check metrics` when promtool is installed (CI installs it); a note otherwise.
-fn promtool_check(text: &str) -> Result<()> {
-    let spawned = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            println!("note: promtool is not installed; `promtool check metrics` was skipped");
-            return Ok(());
-        }
-        Err(error) => return Err(error.into()),
-    };
-    child
-        .stdin
-        .take()
-        .context("promtool's stdin")?
-        .write_all(text.as_bytes())?;
-    let output = child.wait_with_output()?;
-    assert!(
-        output.status.success(),
-        "promtool check metrics: {}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let sum = |name: &str| exposition.sum(name, &[]);
+    assert_eq!(sum("dircache_invalidations_total"), Some(1.0), "{text}");
+    // One duration per GET of a directory, the 404 among them; not the DELETE.
+    assert_eq!(
+        sum("dircache_request_duration_seconds_count"),
+        Some(4.0),
+        "{text}"
     );
-    Ok(())
+
+    Ok(testkit::promtool::check_metrics(&text)?)
 }

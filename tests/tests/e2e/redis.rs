@@ -5,16 +5,18 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use dircache_e2e::{ADMIN_TOKEN, Answer, Served, Setup, mock_builder, start_mock};
+use dircache_e2e::{
+    ADMIN_TOKEN, AUDIT_LOG, Answer, Served, Start, mock_builder, mock_with, setup, start_mock,
+};
 use genesys_mock::{GenesysMock, MockDirectory};
 use serde_json::{Value, json};
-use testkit::{RedisCluster, RedisServer};
+use testkit::{Dircache, RedisCluster, RedisServer};
 use tokio::task::JoinSet;
 
 /// A setup for `mock` whose cache is the Redis at `url` (one URL, or several comma-separated
 /// cluster nodes).
-fn on_redis(mock: &GenesysMock, url: &str) -> Result<Setup> {
-    Ok(Setup::for_mock(mock)?
+fn on_redis(mock: &GenesysMock, url: &str) -> Result<Dircache> {
+    Ok(setup(mock)?
         .env("DIRCACHE_BACKEND", "redis")
         .env("DIRCACHE_REDIS_URL", url))
 }
@@ -28,6 +30,11 @@ fn cache_status(answer: &Answer) -> Result<&str> {
         answer.text()
     );
     answer.header("x-cache").context("no X-Cache header")
+}
+
+/// `X-Cache` of `GET /v1/directories/{id}`, which must answer 200.
+async fn x_cache(served: &Served, id: &str) -> Result<String> {
+    Ok(cache_status(&served.get_directory(id).await?)?.to_owned())
 }
 
 /// The `entries` of a directory document.
@@ -71,10 +78,9 @@ fn keyspace_hits(server: &RedisServer) -> Result<u64> {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_on_one_redis_share_a_directory() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(40, 3));
-    let a = on_redis(&mock, &redis.url())?.serve().await?;
-    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    let mock = mock_with("vendors", MockDirectory::generated(40, 3))?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
 
     let miss = a.get_directory("vendors").await?;
     assert_eq!(cache_status(&miss)?, "MISS");
@@ -113,7 +119,7 @@ async fn sixty_cold_requests_on_three_instances_make_one_upstream_fetch() -> Res
     mock.put_directory("hot", MockDirectory::generated(120, 8));
     let mut instances = Vec::new();
     for _ in 0..3 {
-        instances.push(on_redis(&mock, &redis.url())?.serve().await?);
+        instances.push(on_redis(&mock, &redis.url())?.start().await?);
     }
 
     let mut requests = JoinSet::new();
@@ -143,14 +149,13 @@ async fn sixty_cold_requests_on_three_instances_make_one_upstream_fetch() -> Res
 async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_within_a_second()
 -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(30, 4));
-    let a = on_redis(&mock, &redis.url())?.serve().await?;
-    let b = on_redis(&mock, &redis.url())?.serve().await?;
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
+    let mock = mock_with("vendors", MockDirectory::generated(30, 4))?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
+    assert_eq!(x_cache(&a, "vendors").await?, "MISS");
     // B now holds the copy in its L1 too.
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(x_cache(&b, "vendors").await?, "HIT");
+    assert_eq!(x_cache(&b, "vendors").await?, "HIT");
 
     let deleted = a.delete_directory("vendors", Some(ADMIN_TOKEN)).await?;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
@@ -158,7 +163,7 @@ async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_with
     let after = b.get_directory("vendors").await?;
     assert_eq!(cache_status(&after)?, "MISS", "B dropped its L1 copy");
     assert_eq!(mock.stats().requests_for("vendors"), 2);
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(x_cache(&a, "vendors").await?, "HIT");
 
     // Upstream changes; A finds out with verify and overwrites the shared copy.
     mock.update_directory("vendors", |entries| {
@@ -194,7 +199,7 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
     for id in ["vendors", "during-outage", "after-outage"] {
         mock.put_directory(id, MockDirectory::generated(20, 5));
     }
-    let a = on_redis(&mock, &redis.url())?.serve().await?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(a.get("/readyz").await?.status, 200);
     let filled = a.get_directory("vendors").await?;
     assert_eq!(cache_status(&filled)?, "MISS");
@@ -233,9 +238,9 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
         "1",
         "the MISS after the outage was written to Redis"
     );
-    let b = on_redis(&mock, &redis.url())?.serve().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(
-        cache_status(&b.get_directory("after-outage").await?)?,
+        x_cache(&b, "after-outage").await?,
         "HIT",
         "B, new on the restarted Redis, shares A's copy"
     );
@@ -264,9 +269,8 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
 #[tokio::test(flavor = "multi_thread")]
 async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(12, 6));
-    let served = on_redis(&mock, &redis.url())?.serve().await?;
+    let mock = mock_with("vendors", MockDirectory::generated(12, 6))?;
+    let served = on_redis(&mock, &redis.url())?.start().await?;
     let filled = served.get_directory("vendors").await?;
     assert_eq!(cache_status(&filled)?, "MISS");
     assert_eq!(mock.stats().requests_for("vendors"), 1);
@@ -294,16 +298,13 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     );
 
     // Keep serve's L1 copy warm, then invalidate from the command line.
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
     let invalidated = one_shot.run(&["invalidate", "vendors"])?;
     assert_eq!(invalidated.code(), Some(0), "{invalidated}");
     assert_eq!(invalidated.stdout.trim(), "invalidated vendors");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
+        x_cache(&served, "vendors").await?,
         "MISS",
         "the running serve dropped it too"
     );
@@ -324,10 +325,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     assert!(warmed.stdout.starts_with("vendors MISS"), "{warmed}");
     assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
     assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
     Ok(())
 }
@@ -335,17 +333,13 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(25, 9));
+    let mock = mock_with("vendors", MockDirectory::generated(25, 9))?;
     let served = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
         .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
-        .serve()
+        .start()
         .await?;
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "MISS"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "MISS");
     let key = "e2e-damage:{vendors}:dir";
     assert_eq!(
         redis.cli(&["EXISTS", key])?.trim(),
@@ -372,13 +366,10 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
         "DIRC",
         "overwritten"
     );
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
 
     let stopped = served.stop().await?;
-    let audit = stopped.audit_log.unwrap_or_default();
+    let audit = stopped.file(AUDIT_LOG).unwrap_or_default();
     assert!(
         audit
             .lines()
@@ -391,35 +382,28 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
 #[tokio::test(flavor = "multi_thread")]
 async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<()> {
     let redis = RedisServer::start()?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(15, 2));
+    let mock = mock_with("vendors", MockDirectory::generated(15, 2))?;
     let a = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
-        .serve()
+        .start()
         .await?;
     let b = on_redis(&mock, &redis.url())?
         .env("DIRCACHE_L1", "off")
-        .serve()
+        .start()
         .await?;
-    let with_l1 = on_redis(&mock, &redis.url())?.serve().await?;
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "MISS");
-    assert_eq!(
-        cache_status(&with_l1.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    let with_l1 = on_redis(&mock, &redis.url())?.start().await?;
+    assert_eq!(x_cache(&a, "vendors").await?, "MISS");
+    assert_eq!(x_cache(&with_l1, "vendors").await?, "HIT");
 
     let before = keyspace_hits(&redis)?;
     for _ in 0..5 {
-        assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "HIT");
+        assert_eq!(x_cache(&b, "vendors").await?, "HIT");
     }
     let reads = keyspace_hits(&redis)? - before;
     assert!(reads >= 5, "5 hits without L1 read Redis {reads} times");
     let before = keyspace_hits(&redis)?;
     for _ in 0..5 {
-        assert_eq!(
-            cache_status(&with_l1.get_directory("vendors").await?)?,
-            "HIT"
-        );
+        assert_eq!(x_cache(&with_l1, "vendors").await?, "HIT");
     }
     assert_eq!(
         keyspace_hits(&redis)? - before,
@@ -434,8 +418,8 @@ async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<(
             .status,
         204
     );
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "MISS");
-    assert_eq!(cache_status(&a.get_directory("vendors").await?)?, "HIT");
+    assert_eq!(x_cache(&b, "vendors").await?, "MISS");
+    assert_eq!(x_cache(&a, "vendors").await?, "HIT");
     assert_eq!(mock.stats().requests_for("vendors"), 2);
     Ok(())
 }
@@ -444,11 +428,10 @@ async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<(
 async fn two_instances_share_a_directory_on_a_redis_cluster() -> Result<()> {
     let cluster = RedisCluster::start()?;
     let nodes = cluster.urls().join(",");
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(40, 3));
+    let mock = mock_with("vendors", MockDirectory::generated(40, 3))?;
     mock.put_directory("agents", MockDirectory::generated(10, 4));
-    let a = on_redis(&mock, &nodes)?.serve().await?;
-    let b = on_redis(&mock, &nodes)?.serve().await?;
+    let a = on_redis(&mock, &nodes)?.start().await?;
+    let b = on_redis(&mock, &nodes)?.start().await?;
     assert_eq!(a.get("/readyz").await?.status, 200);
 
     for id in ["vendors", "agents"] {
@@ -473,7 +456,7 @@ async fn two_instances_share_a_directory_on_a_redis_cluster() -> Result<()> {
         204
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(cache_status(&b.get_directory("vendors").await?)?, "MISS");
+    assert_eq!(x_cache(&b, "vendors").await?, "MISS");
     Ok(())
 }
 
@@ -482,10 +465,9 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
     const RIGHT: &str = "e2e-Redis-Right-3kQv8";
     const WRONG: &str = "e2e-Redis-Wrong-9xPz2";
     let redis = RedisServer::start_with_password(RIGHT)?;
-    let mock = start_mock()?;
-    mock.put_directory("vendors", MockDirectory::generated(5, 1));
+    let mock = mock_with("vendors", MockDirectory::generated(5, 1))?;
 
-    let no_url = Setup::for_mock(&mock)?
+    let no_url = setup(&mock)?
         .env("DIRCACHE_BACKEND", "redis")
         .run(&["get", "vendors"])?;
     assert_eq!(no_url.code(), Some(2), "{no_url}");
@@ -512,7 +494,7 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
         assert!(!refused.stderr.contains(WRONG), "{args:?}: {refused}");
         assert!(!refused.stdout.contains(WRONG), "{args:?}: {refused}");
     }
-    let from_file = Setup::for_mock(&mock)?
+    let from_file = setup(&mock)?
         .config_file(&format!(
             "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{wrong_url}\"\n"
         ))?
@@ -528,28 +510,22 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
 
     // The right password, from the TOML file, with debug logs: it works and never shows.
     let right_url = format!("redis://:{RIGHT}@127.0.0.1:{}/", redis.port());
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("RUST_LOG", "debug")
         .config_file(&format!(
             "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{right_url}\"\nl1 = \"off\"\n"
         ))?
-        .serve()
+        .start()
         .await?;
     assert_eq!(served.get("/readyz").await?.status, 200);
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "MISS"
-    );
-    assert_eq!(
-        cache_status(&served.get_directory("vendors").await?)?,
-        "HIT"
-    );
+    assert_eq!(x_cache(&served, "vendors").await?, "MISS");
+    assert_eq!(x_cache(&served, "vendors").await?, "HIT");
     let stopped = served.stop().await?;
     assert!(stopped.status.success(), "{stopped:?}");
     for (what, text) in [
         ("stdout", &stopped.stdout),
         ("stderr", &stopped.stderr),
-        ("audit log", &stopped.audit_log.unwrap_or_default()),
+        ("audit log", &stopped.file(AUDIT_LOG).unwrap_or_default()),
     ] {
         assert!(!text.contains(RIGHT), "the password is in the {what}");
     }

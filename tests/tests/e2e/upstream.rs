@@ -3,15 +3,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use dircache_e2e::{Setup, start_mock};
+use dircache_e2e::{Start, mock_with, setup};
 use genesys_mock::{Fault, MockDirectory, RetryAfter, Target};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_rate_limit_storm_is_waited_out() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("storm", MockDirectory::generated(20, 3));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let mock = mock_with("storm", MockDirectory::generated(20, 3))?;
+    let served = setup(&mock)?.start().await?;
     mock.inject(
         Target::Directory("storm".into()),
         Fault::RateLimited {
@@ -41,9 +40,8 @@ async fn a_short_rate_limit_storm_is_waited_out() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limit_beyond_the_budget_is_a_429_and_caches_nothing() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("busy", MockDirectory::generated(12, 4));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let mock = mock_with("busy", MockDirectory::generated(12, 4))?;
+    let served = setup(&mock)?.start().await?;
     mock.inject(
         Target::Directory("busy".into()),
         Fault::RateLimited {
@@ -76,10 +74,9 @@ async fn a_rate_limit_beyond_the_budget_is_a_429_and_caches_nothing() -> Result<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_refusals_map_to_the_contract_errors() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("private", MockDirectory::generated(5, 1));
+    let mock = mock_with("private", MockDirectory::generated(5, 1))?;
     mock.put_directory("odd", MockDirectory::generated(5, 2));
-    let served = Setup::for_mock(&mock)?.serve().await?;
+    let served = setup(&mock)?.start().await?;
 
     mock.inject(Target::Directory("private".into()), Fault::Forbidden, 1);
     let forbidden = served.get_directory("private").await?;
@@ -120,12 +117,11 @@ async fn upstream_refusals_map_to_the_contract_errors() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_over_the_entry_limit_is_refused_never_truncated() -> Result<()> {
-    let mock = start_mock()?;
-    mock.put_directory("big", MockDirectory::generated(11, 6));
+    let mock = mock_with("big", MockDirectory::generated(11, 6))?;
     mock.put_directory("ten", MockDirectory::generated(10, 6));
-    let served = Setup::for_mock(&mock)?
+    let served = setup(&mock)?
         .env("DIRCACHE_MAX_ENTRIES", "10")
-        .serve()
+        .start()
         .await?;
 
     for attempt in ["first", "later"] {

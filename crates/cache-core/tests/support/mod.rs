@@ -2,8 +2,9 @@
 
 #![allow(
     dead_code,
+    unused_imports,
     unreachable_pub,
-    reason = "each test binary compiles this module and uses only part of it"
+    reason = "each test file is a crate of its own and uses its own part of the support"
 )]
 
 use std::sync::Mutex;
@@ -98,6 +99,4 @@ pub fn entries(n: usize, tag: &str) -> Vec<Value> {
         .collect()
 }
 
-pub fn id(s: &str) -> DirectoryId {
-    DirectoryId::new(s).unwrap()
-}
+pub use testkit::directory_id as id;

@@ -3,21 +3,20 @@
 
 #![allow(
     dead_code,
+    unused_imports,
     unreachable_pub,
-    reason = "each test binary compiles this module and uses only part of it"
+    reason = "each test file is a crate of its own and uses its own part of the support"
 )]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use audit::{Auditor, MemoryAuditSink};
-use cache_core::{CacheBackend, DirectoryCache, DirectoryId, MemoryBackend};
+use cache_core::{CacheBackend, DirectoryCache, MemoryBackend};
 use cache_redis::{RedisBackend, TieredBackend};
 use genesys_mock::{GenesysMock, MockDirectory};
 
-pub fn id(s: &str) -> DirectoryId {
-    DirectoryId::new(s).unwrap()
-}
+pub use testkit::directory_id as id;
 
 /// A Redis backend on `url`, with the defaults.
 pub async fn redis_backend(url: &str) -> RedisBackend {

@@ -1,5 +1,5 @@
-//! `ChildServer`: a server process a bench starts, found by the address it prints and ended by
-//! SIGTERM.
+//! `ServerProcess`: a server process found by the address line it prints, ended by SIGTERM,
+//! and killed on drop if it lingers.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -17,25 +17,26 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(10);
 
 /// A running server process, listening on the address it printed. Dropping it sends SIGTERM,
-/// then kills it if it lingers, so no bench leaves a server behind.
+/// then kills it if it lingers, so no test or bench leaves a server behind.
 #[derive(Debug)]
-pub struct ChildServer {
+pub struct ServerProcess {
     name: String,
     child: Child,
     addr: SocketAddr,
+    stdout: PathBuf,
     stderr: PathBuf,
 }
 
-impl ChildServer {
-    /// Starts `command` with its stdout and stderr in `<scratch>/<name>.stdout|.stderr`, and
-    /// waits until it prints a line `<prefix><addr>` (`dircache listening on http://` for
-    /// `dircache serve`). `name` says which server it is in messages and names its files.
+impl ServerProcess {
+    /// Starts `command` with its stdout and stderr in `<scratch>/<name>.stdout|.stderr` (files,
+    /// not pipes: a server that prints a lot cannot block on a full pipe), and waits until it
+    /// prints a whole line `<prefix><addr>`. `name` says which server it is in messages.
     pub fn start(
         name: &str,
         mut command: Command,
         scratch: &Path,
         prefix: &str,
-    ) -> Result<ChildServer, Error> {
+    ) -> Result<ServerProcess, Error> {
         let stdout = scratch.join(format!("{name}.stdout"));
         let stderr = scratch.join(format!("{name}.stderr"));
         let create = |path: &Path| {
@@ -51,23 +52,21 @@ impl ChildServer {
             source,
         })?;
         // From here on, dropping `server` ends the process whatever goes wrong.
-        let mut server = ChildServer {
+        let mut server = ServerProcess {
             name: name.to_owned(),
             child,
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            stdout,
             stderr,
         };
-        server.addr = server.wait_for_address(&stdout, prefix)?;
+        server.addr = server.wait_for_address(prefix)?;
         Ok(server)
     }
 
-    fn wait_for_address(&mut self, stdout: &Path, prefix: &str) -> Result<SocketAddr, Error> {
+    fn wait_for_address(&mut self, prefix: &str) -> Result<SocketAddr, Error> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            let printed = std::fs::read_to_string(stdout).map_err(|source| Error::Scratch {
-                path: stdout.to_owned(),
-                source,
-            })?;
+            let printed = read(&self.stdout)?;
             if let Some(addr) = address_in(&printed, prefix) {
                 return addr.map_err(|reason| Error::Process {
                     name: self.name.clone(),
@@ -83,11 +82,7 @@ impl ChildServer {
                 });
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    name: self.name.clone(),
-                    what: "print its address",
-                    waited: START_TIMEOUT,
-                });
+                return Err(self.timeout("print its address", START_TIMEOUT));
             }
             std::thread::sleep(POLL);
         }
@@ -103,14 +98,18 @@ impl ChildServer {
         self.child.id()
     }
 
-    /// Everything it printed on stderr so far (its logs), or why that cannot be read.
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr)
-            .unwrap_or_else(|e| format!("({} unreadable: {e})", self.stderr.display()))
+    /// Everything it printed on stdout so far, or why that cannot be read.
+    pub fn stdout(&self) -> String {
+        read_or_say(&self.stdout)
     }
 
-    /// Sends SIGTERM and waits for it to exit; how it exited.
-    pub fn stop(mut self) -> Result<ExitStatus, Error> {
+    /// Everything it printed on stderr so far (its logs), or why that cannot be read.
+    pub fn stderr(&self) -> String {
+        read_or_say(&self.stderr)
+    }
+
+    /// Sends SIGTERM and waits (at most 15 s) for it to exit; how it exited.
+    pub fn stop(&mut self) -> Result<ExitStatus, Error> {
         self.terminate()?;
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
@@ -118,13 +117,19 @@ impl ChildServer {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    name: self.name.clone(),
-                    what: "exit after SIGTERM",
-                    waited: STOP_TIMEOUT,
-                });
+                return Err(self.timeout("exit after SIGTERM", STOP_TIMEOUT));
             }
             std::thread::sleep(POLL);
+        }
+    }
+
+    fn timeout(&self, what: &'static str, waited: Duration) -> Error {
+        Error::Timeout {
+            name: self.name.clone(),
+            what,
+            waited,
+            stdout: self.stdout(),
+            stderr: self.stderr(),
         }
     }
 
@@ -157,7 +162,7 @@ impl ChildServer {
     }
 }
 
-impl Drop for ChildServer {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         if !matches!(self.child.try_wait(), Ok(None)) {
             return;
@@ -174,6 +179,20 @@ impl Drop for ChildServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The text of a file a child process writes, read whole.
+pub(crate) fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|source| Error::Scratch {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+fn read_or_say(path: &Path) -> String {
+    read(path).unwrap_or_else(|e| format!("({} unreadable: {e})", path.display()))
 }
 
 /// The address on the first line of `printed` that starts with `prefix`: `None` while there is
@@ -203,6 +222,11 @@ mod tests {
         command
     }
 
+    /// Whether process `pid` still exists (a reaped process has no `/proc` entry).
+    fn alive(pid: u32) -> bool {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+
     #[test]
     fn the_address_is_read_from_a_whole_line_only() {
         let addr: SocketAddr = "127.0.0.1:4321".parse().unwrap();
@@ -221,7 +245,7 @@ mod tests {
     #[test]
     fn a_server_is_found_by_its_line_and_stopped_by_sigterm() {
         let scratch = tempfile::tempdir().unwrap();
-        let server = ChildServer::start(
+        let mut server = ServerProcess::start(
             "sleeper",
             shell(&format!("echo '{PREFIX}127.0.0.1:4321'; exec sleep 60")),
             scratch.path(),
@@ -229,19 +253,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(server.addr(), "127.0.0.1:4321".parse().unwrap());
+        assert_eq!(server.stdout(), format!("{PREFIX}127.0.0.1:4321\n"));
         let pid = server.pid();
-        assert!(crate::resident_bytes(pid).is_ok());
+        assert!(alive(pid));
         let started = Instant::now();
         let status = server.stop().unwrap();
         assert_eq!(status.signal(), Some(15), "{status}");
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert!(crate::resident_bytes(pid).is_err(), "the process is gone");
+        assert!(!alive(pid), "the process is gone");
     }
 
     #[test]
     fn a_server_that_exits_before_listening_is_reported_with_its_stderr() {
         let scratch = tempfile::tempdir().unwrap();
-        let err = ChildServer::start(
+        let err = ServerProcess::start(
             "doomed",
             shell("echo 'invalid configuration: DIRCACHE_TTL_DEFAULT' >&2; exit 2"),
             scratch.path(),
@@ -256,7 +281,7 @@ mod tests {
     #[test]
     fn dropping_a_server_ends_its_process() {
         let scratch = tempfile::tempdir().unwrap();
-        let server = ChildServer::start(
+        let server = ServerProcess::start(
             "dropped",
             shell(&format!("echo '{PREFIX}127.0.0.1:1'; exec sleep 60")),
             scratch.path(),
@@ -265,6 +290,6 @@ mod tests {
         .unwrap();
         let pid = server.pid();
         drop(server);
-        assert!(crate::resident_bytes(pid).is_err(), "the process is gone");
+        assert!(!alive(pid), "the process is gone");
     }
 }
