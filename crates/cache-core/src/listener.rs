@@ -292,6 +292,14 @@ pub(crate) mod tests {
 
     use super::*;
 
+    /// A metrics recorder installed for this thread until the guard drops, and its snapshotter.
+    pub(crate) fn recording() -> (Snapshotter, metrics::LocalRecorderGuard<'static>) {
+        // Leaked, a few bytes per test, so that the guard may outlive this function.
+        let recorder: &'static DebuggingRecorder = Box::leak(Box::default());
+        let snapshotter = recorder.snapshotter();
+        (snapshotter, metrics::set_default_local_recorder(recorder))
+    }
+
     /// The value of `dircache_listener_failures_total{listener, reason}` (0 when never counted),
     /// and whether the metric had its HELP text.
     pub(crate) fn failures(snapshotter: &Snapshotter, listener: &str, reason: &str) -> (u64, bool) {
@@ -413,9 +421,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_failing_listener_is_counted_and_audited_without_delaying_notify() {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        let _metrics = metrics::set_default_local_recorder(&recorder);
+        let (snapshotter, _metrics) = recording();
         let (auditor, sink) = auditor();
         let (listener, mut calls) = scripted("cdn", Behaviour::Fail);
         let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(5), auditor);
@@ -435,9 +441,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_panicking_listener_is_counted_and_audited_as_a_panic() {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        let _metrics = metrics::set_default_local_recorder(&recorder);
+        let (snapshotter, _metrics) = recording();
         let (auditor, sink) = auditor();
         let (listener, mut calls) = scripted("buggy", Behaviour::Panic);
         let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(5), auditor);
@@ -456,9 +460,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_listener_that_never_answers_is_cut_at_the_timeout() {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        let _metrics = metrics::set_default_local_recorder(&recorder);
+        let (snapshotter, _metrics) = recording();
         let (auditor, sink) = auditor();
         let (listener, mut calls) = scripted("stuck", Behaviour::Sleep(Duration::MAX));
         let notifier = ChangeNotifier::new(vec![listener], Duration::from_millis(100), auditor);
@@ -494,9 +496,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn every_listener_is_called_even_when_another_fails() {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        let _metrics = metrics::set_default_local_recorder(&recorder);
+        let (snapshotter, _metrics) = recording();
         let (auditor, sink) = auditor();
         let (broken, mut broken_calls) = scripted("broken", Behaviour::Panic);
         let (good, mut good_calls) = scripted("good", Behaviour::Succeed);
@@ -536,9 +536,7 @@ pub(crate) mod tests {
 
     #[test]
     fn outside_a_runtime_notify_counts_a_failure_instead_of_panicking() {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        let _metrics = metrics::set_default_local_recorder(&recorder);
+        let (snapshotter, _metrics) = recording();
         let (auditor, sink) = auditor();
         let (listener, _calls) = scripted("cdn", Behaviour::Succeed);
         let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(1), auditor);

@@ -204,8 +204,8 @@ impl CacheBackend for MemoryBackend {
 #[must_use]
 pub struct MemoryBackendBuilder {
     bounds: Bounds,
-    auditor: Auditor,
-    clock: Clock,
+    eviction_auditor: Auditor,
+    retention_clock: Clock,
 }
 
 impl Default for MemoryBackendBuilder {
@@ -216,8 +216,8 @@ impl Default for MemoryBackendBuilder {
                 max_bytes: 256 * 1024 * 1024,
                 retention: Duration::from_secs(3600),
             },
-            auditor: Auditor::disabled(),
-            clock: Clock::new(),
+            eviction_auditor: Auditor::disabled(),
+            retention_clock: Clock::new(),
         }
     }
 }
@@ -247,13 +247,13 @@ impl MemoryBackendBuilder {
 
     /// Where `cache_evict` events go (default: nowhere).
     pub fn auditor(mut self, auditor: Auditor) -> Self {
-        self.auditor = auditor;
+        self.eviction_auditor = auditor;
         self
     }
 
     /// The clock retention is judged by (default [`Clock::new`]); give it the pipeline's.
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.retention_clock = clock;
         self
     }
 
@@ -282,9 +282,9 @@ impl MemoryBackendBuilder {
         };
         let retained = RetainAfterExpiry {
             retention,
-            clock: self.clock,
+            clock: self.retention_clock,
         };
-        let ledger = Arc::new(Ledger::new(self.auditor));
+        let ledger = Arc::new(Ledger::new(self.eviction_auditor));
         let listener_ledger = Arc::clone(&ledger);
         let cache = Cache::builder()
             .max_capacity(capacity)

@@ -38,14 +38,14 @@ impl SourceErrorKind {
 /// Cheap to clone: one failure is the answer of every caller that waited on the same fetch.
 /// Its message is the cause's message; the cause stays reachable through
 /// [`std::error::Error::source`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SourceError {
     // Behind an `Arc`: every `Result` of the pipeline carries this error, so it stays one
     // pointer wide, and the callers sharing one failed fetch share one allocation.
     inner: Arc<Details>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Details {
     kind: SourceErrorKind,
     message: String,
@@ -145,20 +145,6 @@ impl SourceError {
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)
-    }
-}
-
-impl fmt::Debug for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let details = &*self.inner;
-        f.debug_struct("SourceError")
-            .field("kind", &details.kind)
-            .field("message", &details.message)
-            .field("status", &details.status)
-            .field("code", &details.code)
-            .field("correlation_id", &details.correlation_id)
-            .field("retry_after", &details.retry_after)
-            .finish_non_exhaustive()
     }
 }
 

@@ -62,24 +62,13 @@ async fn the_ttl_matrix_gives_each_directory_its_own_ttl() {
         };
         assert_eq!(lookup.directory.meta().ttl_seconds, expected);
     }
+    let outcome = async |dir| cache.get(&id(dir)).await.unwrap().outcome;
     tokio::time::advance(Duration::from_secs(61)).await;
-    assert_eq!(
-        cache.get(&id("emergency_contacts")).await.unwrap().outcome,
-        Outcome::Miss
-    );
-    assert_eq!(
-        cache.get(&id("internal_agents")).await.unwrap().outcome,
-        Outcome::Hit
-    );
+    assert_eq!(outcome("emergency_contacts").await, Outcome::Miss);
+    assert_eq!(outcome("internal_agents").await, Outcome::Hit);
     tokio::time::advance(Duration::from_secs(60)).await;
-    assert_eq!(
-        cache.get(&id("internal_agents")).await.unwrap().outcome,
-        Outcome::Miss
-    );
-    assert_eq!(
-        cache.get(&id("external_vendors")).await.unwrap().outcome,
-        Outcome::Hit
-    );
+    assert_eq!(outcome("internal_agents").await, Outcome::Miss);
+    assert_eq!(outcome("external_vendors").await, Outcome::Hit);
 }
 
 #[tokio::test(start_paused = true)]
@@ -264,7 +253,10 @@ async fn verify_says_superseded_when_a_newer_copy_lands_while_it_asks_upstream()
 
     let report = verifying.await.unwrap().unwrap();
     assert_eq!(report.result, VerifyResult::Superseded);
-    assert_eq!(report.entry_count, 7, "the report is of the copy cached now");
+    assert_eq!(
+        report.entry_count, 7,
+        "the report is of the copy cached now"
+    );
     assert!(report.changed);
     assert_eq!(source.calls(), 2);
 }

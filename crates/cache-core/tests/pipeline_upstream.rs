@@ -238,31 +238,27 @@ impl ChangeListener for Recording {
     }
 }
 
+/// A listener that never answers, or one that panics.
 #[derive(Debug)]
-struct Stuck;
-
-#[async_trait]
-impl ChangeListener for Stuck {
-    fn name(&self) -> &str {
-        "stuck"
-    }
-
-    async fn on_change(&self, _change: &DirectoryChange) -> Result<(), ListenerError> {
-        std::future::pending().await
-    }
+enum Bad {
+    Stuck,
+    Panicking,
 }
 
-#[derive(Debug)]
-struct Panicking;
-
 #[async_trait]
-impl ChangeListener for Panicking {
+impl ChangeListener for Bad {
     fn name(&self) -> &str {
-        "panicking"
+        match self {
+            Bad::Stuck => "stuck",
+            Bad::Panicking => "panicking",
+        }
     }
 
     async fn on_change(&self, _change: &DirectoryChange) -> Result<(), ListenerError> {
-        panic!("listener bug")
+        match self {
+            Bad::Stuck => std::future::pending().await,
+            Bad::Panicking => panic!("listener bug"),
+        }
     }
 }
 
@@ -274,8 +270,8 @@ async fn listeners_hear_fills_overwrites_and_invalidations_and_bad_ones_slow_not
     let cache = DirectoryCache::builder()
         .source(testkit::client(&mock))
         .auditor(Auditor::new(sink.clone(), "test"))
-        .listener(Arc::new(Stuck))
-        .listener(Arc::new(Panicking))
+        .listener(Arc::new(Bad::Stuck))
+        .listener(Arc::new(Bad::Panicking))
         .listener(recording.clone())
         // Long enough that a pipeline waiting on the stuck listener could not go unnoticed on
         // a loaded machine: three changes would take at least three timeouts.

@@ -12,7 +12,7 @@ use audit::AuditEventKind;
 use cache_core::conformance::{InterceptedBackend, now_millis, sample_directory};
 use cache_core::{CacheBackend, Error, Outcome, PutOutcome};
 use genesys_mock::MockDirectory;
-use support::{id, instance, mock_with, redis_backend, tiered_backend};
+use support::{id, instance, instance_on_redis, mock_with, redis_backend, tiered_backend};
 use testkit::RedisServer;
 use tokio::sync::{Barrier, Notify};
 use tokio::time::Instant;
@@ -170,8 +170,7 @@ async fn racing_writers_leave_the_newer_snapshot_whichever_writes_last() {
 async fn a_corrupted_stored_value_is_a_miss_and_audited() {
     let server = RedisServer::start().expect("redis-server starts");
     let mock = mock_with("vendors", MockDirectory::generated(10, 4), Duration::ZERO);
-    let backend = redis_backend(&server.url()).await;
-    let (cache, sink) = instance(&mock, Arc::new(backend.clone()));
+    let (cache, sink, backend) = instance_on_redis(&server.url(), &mock).await;
     let dir = id("vendors");
     let key = backend.directory_key(&dir);
 

@@ -5,7 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use cache_core::RefreshLock;
+use cache_core::{DirectoryId, RefreshLock};
+use cache_redis::RedisBackend;
 use support::{id, redis_backend};
 use testkit::RedisServer;
 use tokio::time::Instant;
@@ -28,12 +29,7 @@ async fn a_waiter_is_let_go_when_a_dead_holders_lease_ends() {
     drop(holder);
     assert!(other.try_acquire(&dir, lease).await.unwrap().is_none());
 
-    let started = Instant::now();
-    other
-        .wait_released(&dir, Duration::from_secs(10))
-        .await
-        .unwrap();
-    let waited = started.elapsed();
+    let waited = wait_released(&other, &dir, Duration::from_secs(10)).await;
     assert!(
         waited < Duration::from_secs(1),
         "waited {waited:?} for a dead holder's lease"
@@ -124,14 +120,16 @@ async fn a_waiter_gives_up_at_its_timeout() {
         .await
         .unwrap()
         .unwrap();
-    let started = Instant::now();
-    backend
-        .wait_released(&dir, Duration::from_millis(600))
-        .await
-        .unwrap();
-    let waited = started.elapsed();
+    let waited = wait_released(&backend, &dir, Duration::from_millis(600)).await;
     assert!(
         waited >= Duration::from_millis(600) && waited < Duration::from_millis(1_500),
         "waited {waited:?} for a 600 ms timeout"
     );
+}
+
+/// How long `backend` waited for the lock of `dir` to be released, giving up at `timeout`.
+async fn wait_released(backend: &RedisBackend, dir: &DirectoryId, timeout: Duration) -> Duration {
+    let started = Instant::now();
+    backend.wait_released(dir, timeout).await.unwrap();
+    started.elapsed()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::conformance::{now_millis, sample_directory};
-use cache_core::{CacheBackend, InvalidationNotice, Outcome};
+use cache_core::{CacheBackend, DirectoryId, InvalidationNotice, Outcome};
 use genesys_mock::MockDirectory;
 use support::{id, instance, mock_with, tiered_backend};
 use testkit::RedisServer;
@@ -49,14 +49,7 @@ async fn an_outage_is_served_from_l1_and_recovers_without_a_rebuild() {
     // A write while Redis is down reaches L1 and reports Redis's error.
     let written = sample_directory("written-while-down", 2, now_millis());
     assert!(backend.put(written.clone()).await.is_err());
-    assert!(
-        backend
-            .l1()
-            .get(written.directory_id())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(holds(backend.l1(), written.directory_id()).await);
 
     server
         .restart()
@@ -72,14 +65,7 @@ async fn an_outage_is_served_from_l1_and_recovers_without_a_rebuild() {
     }
     // Redis came back empty: writes go to it again, through the same backend.
     assert!(backend.put(written.clone()).await.unwrap().is_written());
-    assert!(
-        backend
-            .l2()
-            .get(written.directory_id())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(holds(backend.l2(), written.directory_id()).await);
     assert!(cache.invalidate(&dir).await.is_ok());
     let refetched = cache.get(&dir).await.unwrap();
     assert_eq!(refetched.outcome, Outcome::Miss);
@@ -98,4 +84,9 @@ async fn an_outage_is_served_from_l1_and_recovers_without_a_rebuild() {
             other => panic!("no resubscription notice: {other:?}"),
         }
     }
+}
+
+/// Whether `tier` holds a copy of `id`.
+async fn holds(tier: &dyn CacheBackend, id: &DirectoryId) -> bool {
+    tier.get(id).await.unwrap().is_some()
 }

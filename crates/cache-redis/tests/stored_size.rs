@@ -3,19 +3,17 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use genesys_mock::MockDirectory;
-use support::{id, instance, mock_with, redis_backend};
+use support::{id, instance_on_redis, mock_with};
 use testkit::RedisServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_entry_directory_is_stored_in_at_most_035_of_its_json() {
     let server = RedisServer::start().expect("redis-server starts");
     let mock = mock_with("agents", MockDirectory::generated(500, 42), Duration::ZERO);
-    let backend = redis_backend(&server.url()).await;
-    let (cache, _) = instance(&mock, Arc::new(backend.clone()));
+    let (cache, _, backend) = instance_on_redis(&server.url(), &mock).await;
     cache.get(&id("agents")).await.unwrap();
 
     let stored = backend

@@ -86,7 +86,7 @@ impl App {
                 })?;
             builder = builder.listener(Arc::new(listener));
         }
-        let cache = builder.build().map_err(|e| Failure::failed(&e))?;
+        let cache = builder.build()?;
         Ok(App {
             cache,
             metrics,

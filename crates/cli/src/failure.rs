@@ -41,6 +41,13 @@ impl fmt::Display for Failure {
     }
 }
 
+/// An operation of the cache that failed: exit status 1, its reason on one line.
+impl From<cache_core::Error> for Failure {
+    fn from(error: cache_core::Error) -> Self {
+        Failure::failed(&error)
+    }
+}
+
 impl From<ConfigError> for Failure {
     fn from(error: ConfigError) -> Self {
         Failure::Config(error)

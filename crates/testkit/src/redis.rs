@@ -154,18 +154,8 @@ impl RedisServer {
         if let Some(password) = &self.password {
             command.args(["--no-auth-warning", "-a", password]);
         }
-        let output = command
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(not_found_hint)?;
-        if !output.status.success() {
-            return Err(io::Error::other(format!(
-                "redis-cli {args:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )));
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        command.args(args);
+        redis_cli(command, &format!("redis-cli {args:?}"))
     }
 
     fn launch(&mut self) -> io::Result<()> {
@@ -259,21 +249,12 @@ impl RedisCluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        let output = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
+        let mut command = Command::new("redis-cli");
+        command
+            .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(not_found_hint)?;
-        if !output.status.success() {
-            return Err(io::Error::other(format!(
-                "redis-cli --cluster create failed: {}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )));
-        }
+            .args(["--cluster-replicas", "0", "--cluster-yes"]);
+        redis_cli(command, "redis-cli --cluster create")?;
         let cluster = Self { nodes };
         cluster.wait_until_ok()?;
         Ok(cluster)
@@ -361,63 +342,22 @@ fn make_test_certificates(dir: &Path) -> io::Result<()> {
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
          keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
     )?;
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=dircache test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
+    // One line per openssl call; no argument has a space in it.
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    let steps = [
+        format!(
+            "req -x509 {key} -keyout ca.key -out ca.pem -days 2 -subj /CN=dircache-test-CA \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+        ),
+        format!("req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"),
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+         -days 2 -extfile server.ext"
+            .to_owned(),
     ];
-    for args in steps {
+    for step in &steps {
+        let args: Vec<&str> = step.split_whitespace().collect();
         let output = Command::new("openssl")
-            .args(args)
+            .args(&args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .output()
@@ -439,6 +379,23 @@ fn make_test_certificates(dir: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs a `redis-cli` command and returns what it printed; its failure names `what` and says
+/// what it printed.
+fn redis_cli(mut command: Command, what: &str) -> io::Result<String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(not_found_hint)?;
+    if !output.status.success() {
+        return Err(io::Error::other(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn not_found_hint(error: io::Error) -> io::Error {

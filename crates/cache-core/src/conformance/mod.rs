@@ -178,15 +178,15 @@ pub async fn ping_and_name(backend: Arc<dyn CacheBackend>) {
 
 /// A put copy comes back from `get` with the same metadata and the same bytes.
 pub async fn put_then_get_round_trips(backend: Arc<dyn CacheBackend>) {
-    let name = backend.name();
     let first = sample_directory("conformance.round-trip", 3, now_millis());
     clean(&*backend, &[first.directory_id()]).await;
 
-    assert!(
-        put(&*backend, &first).await.is_written(),
-        "[{name}] the first put of a directory must be written"
-    );
-    assert_same(name, &first, &get(&*backend, first.directory_id()).await);
+    put_and_read_back(
+        &*backend,
+        &first,
+        "the first put of a directory must be written",
+    )
+    .await;
 
     // A revalidated copy: created_at differs from checked_at, the directive is `revalidated`.
     let later = first.checked_at() + Duration::from_millis(1_500);
@@ -195,15 +195,7 @@ pub async fn put_then_get_round_trips(backend: Arc<dyn CacheBackend>) {
             .revalidated(later, Ttl::from_secs(60).expect("60 s is a valid TTL"))
             .expect("a sample directory revalidates"),
     );
-    assert!(
-        put(&*backend, &revalidated).await.is_written(),
-        "[{name}] a later copy must be written"
-    );
-    assert_same(
-        name,
-        &revalidated,
-        &get(&*backend, first.directory_id()).await,
-    );
+    put_and_read_back(&*backend, &revalidated, "a later copy must be written").await;
 }
 
 /// `get` of a directory never written is `Ok(None)`; removing it is `false`.
@@ -247,7 +239,6 @@ pub async fn older_put_keeps_newer(backend: Arc<dyn CacheBackend>) {
 /// A copy checked later than the stored one replaces it, and so does one checked at the same
 /// time (the last write of equals wins).
 pub async fn newer_or_equal_put_replaces(backend: Arc<dyn CacheBackend>) {
-    let name = backend.name();
     let now = now_millis();
     let id = "conformance.newer-put";
     let first = sample_directory(id, 2, now);
@@ -256,16 +247,13 @@ pub async fn newer_or_equal_put_replaces(backend: Arc<dyn CacheBackend>) {
     clean(&*backend, &[first.directory_id()]).await;
 
     assert!(put(&*backend, &first).await.is_written());
-    assert!(
-        put(&*backend, &newer).await.is_written(),
-        "[{name}] a put of a newer copy must be written"
-    );
-    assert_same(name, &newer, &get(&*backend, newer.directory_id()).await);
-    assert!(
-        put(&*backend, &equal).await.is_written(),
-        "[{name}] a put with an equal checked_at must be written"
-    );
-    assert_same(name, &equal, &get(&*backend, equal.directory_id()).await);
+    put_and_read_back(&*backend, &newer, "a put of a newer copy must be written").await;
+    put_and_read_back(
+        &*backend,
+        &equal,
+        "a put with an equal checked_at must be written",
+    )
+    .await;
 }
 
 /// `remove` is `true` once, then `false`, and the copy is gone.
@@ -430,7 +418,6 @@ pub async fn concurrent_puts_leave_newest(backend: Arc<dyn CacheBackend>) {
 /// An expired copy (still within any retention window) is returned by `get`: freshness is the
 /// pipeline's decision, and stale-if-error needs the copy.
 pub async fn expired_copy_is_still_returned(backend: Arc<dyn CacheBackend>) {
-    let name = backend.name();
     let expired_for = Duration::from_secs(120);
     let checked_at = now_millis() - SAMPLE_TTL.as_duration() - expired_for;
     let directory = sample_directory("conformance.expired", 2, checked_at);
@@ -440,15 +427,7 @@ pub async fn expired_copy_is_still_returned(backend: Arc<dyn CacheBackend>) {
         "the fixture must be expired"
     );
 
-    assert!(
-        put(&*backend, &directory).await.is_written(),
-        "[{name}] an expired copy is still written"
-    );
-    assert_same(
-        name,
-        &directory,
-        &get(&*backend, directory.directory_id()).await,
-    );
+    put_and_read_back(&*backend, &directory, "an expired copy is still written").await;
 }
 
 /// A directory of 500 entries with non-ASCII text, and an empty one, round-trip byte for byte.
@@ -514,9 +493,7 @@ pub async fn refresh_lock_excludes_until_released(backend: Arc<dyn CacheBackend>
     };
     let id = DirectoryId::new("conformance.lock-excludes").expect("valid id");
     let lease = Duration::from_secs(10);
-    let token = acquire(name, lock, &id, lease)
-        .await
-        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"));
+    let token = acquire_free(name, lock, &id, lease).await;
     assert!(
         acquire(name, lock, &id, lease).await.is_none(),
         "[{name}] a held lock must refuse a second holder"
@@ -549,9 +526,7 @@ pub async fn refresh_lock_waiters_wake_on_release(backend: Arc<dyn CacheBackend>
         return;
     };
     let id = DirectoryId::new("conformance.lock-wakes").expect("valid id");
-    let token = acquire(name, lock, &id, Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"));
+    let token = acquire_free(name, lock, &id, Duration::from_secs(30)).await;
     let timeout = Duration::from_secs(20);
     let started = tokio::time::Instant::now();
     let (waited, ()) = tokio::join!(lock.wait_released(&id, timeout), async {
@@ -574,9 +549,7 @@ pub async fn refresh_lock_of_a_dead_holder_expires(backend: Arc<dyn CacheBackend
     };
     let id = DirectoryId::new("conformance.lock-expires").expect("valid id");
     let lease = Duration::from_millis(300);
-    let _dead = acquire(name, lock, &id, lease)
-        .await
-        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"));
+    let _dead = acquire_free(name, lock, &id, lease).await;
     tokio::time::sleep(lease + Duration::from_millis(200)).await;
     let token = acquire(name, lock, &id, Duration::from_secs(10))
         .await
@@ -630,6 +603,18 @@ pub async fn invalidation_notices_reach_subscribers(backend: Arc<dyn CacheBacken
     );
 }
 
+/// Takes the lock of `id`, which must be free.
+async fn acquire_free(
+    name: &str,
+    lock: &dyn RefreshLock,
+    id: &DirectoryId,
+    lease: Duration,
+) -> LockToken {
+    acquire(name, lock, id, lease)
+        .await
+        .unwrap_or_else(|| panic!("[{name}] a free lock must be acquired"))
+}
+
 async fn acquire(
     name: &str,
     lock: &dyn RefreshLock,
@@ -639,6 +624,22 @@ async fn acquire(
     lock.try_acquire(id, lease)
         .await
         .unwrap_or_else(|e| panic!("[{name}] acquiring the lock of `{id}` failed: {e}"))
+}
+
+/// Puts `directory`, which must be written (`why` says why), and checks that `get` gives it
+/// back as it was put.
+async fn put_and_read_back(
+    backend: &dyn CacheBackend,
+    directory: &Arc<CachedDirectory>,
+    why: &str,
+) {
+    let name = backend.name();
+    assert!(put(backend, directory).await.is_written(), "[{name}] {why}");
+    assert_same(
+        name,
+        directory,
+        &get(backend, directory.directory_id()).await,
+    );
 }
 
 fn assert_same(name: &str, expected: &CachedDirectory, found: &Option<Arc<CachedDirectory>>) {

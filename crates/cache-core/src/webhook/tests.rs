@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use metrics_util::debugging::DebuggingRecorder;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -19,7 +18,7 @@ use tokio::sync::Notify;
 use super::*;
 use crate::Fingerprint;
 use crate::listener::ChangeKind;
-use crate::listener::tests::{auditor, change, eventually, failures};
+use crate::listener::tests::{auditor, change, eventually, failures, recording};
 
 const SECRET: &str = "s3cret-shared-with-the-receiver";
 
@@ -88,6 +87,11 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     AxumStatus::from_u16(status).unwrap()
 }
 
+/// Queues a change of `kind` on `webhook`, which must accept it.
+async fn queue(webhook: &WebhookListener, kind: ChangeKind) {
+    webhook.on_change(&change(kind)).await.unwrap();
+}
+
 fn builder(url: &str) -> WebhookListenerBuilder {
     WebhookListener::builder(url)
         .secret(SecretString::from(SECRET))
@@ -120,10 +124,7 @@ async fn posts_the_documented_json_signed_with_the_shared_secret_in_order() {
     let mut invalidated = change(ChangeKind::Invalidate);
     invalidated.fingerprint = None;
     invalidated.entry_count = 0;
-    webhook
-        .on_change(&change(ChangeKind::Overwrite))
-        .await
-        .unwrap();
+    queue(&webhook, ChangeKind::Overwrite).await;
     webhook.on_change(&invalidated).await.unwrap();
     eventually("two deliveries", || webhook.delivered() == 2).await;
 
@@ -176,10 +177,7 @@ async fn a_receiver_failing_twice_with_503_gets_the_delivery_on_the_third_attemp
     let url = receiver.start().await;
     let webhook = builder(&url).build().unwrap();
 
-    webhook
-        .on_change(&change(ChangeKind::Populate))
-        .await
-        .unwrap();
+    queue(&webhook, ChangeKind::Populate).await;
     eventually("the delivery", || webhook.delivered() == 1).await;
 
     let requests = receiver.requests();
@@ -196,18 +194,13 @@ async fn a_receiver_failing_twice_with_503_gets_the_delivery_on_the_third_attemp
 
 #[tokio::test]
 async fn a_400_is_not_retried_and_is_counted_and_audited() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _metrics = metrics::set_default_local_recorder(&recorder);
+    let (snapshotter, _metrics) = recording();
     let (auditor, sink) = auditor();
     let receiver = Receiver::answering(&[400, 400, 400]);
     let url = receiver.start().await;
     let webhook = builder(&url).auditor(auditor).build().unwrap();
 
-    webhook
-        .on_change(&change(ChangeKind::Overwrite))
-        .await
-        .unwrap();
+    queue(&webhook, ChangeKind::Overwrite).await;
     eventually("the failure", || webhook.failed() == 1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -243,10 +236,7 @@ async fn a_delivery_is_given_up_after_max_attempts() {
         .build()
         .unwrap();
 
-    webhook
-        .on_change(&change(ChangeKind::Populate))
-        .await
-        .unwrap();
+    queue(&webhook, ChangeKind::Populate).await;
     eventually("the failure", || webhook.failed() == 1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -266,15 +256,9 @@ async fn a_full_queue_refuses_at_once() {
         .build()
         .unwrap();
 
-    webhook
-        .on_change(&change(ChangeKind::Populate))
-        .await
-        .unwrap();
+    queue(&webhook, ChangeKind::Populate).await;
     receiver.hold.as_ref().unwrap().notified().await;
-    webhook
-        .on_change(&change(ChangeKind::Overwrite))
-        .await
-        .unwrap();
+    queue(&webhook, ChangeKind::Overwrite).await;
 
     let started = Instant::now();
     // Bounded, so that a queue that waits for room fails this test instead of hanging it.

@@ -53,3 +53,13 @@ pub fn instance(
         .unwrap();
     (cache, sink)
 }
+
+/// One instance over a Redis backend at `url`, with that backend, to look at what it stored.
+pub async fn instance_on_redis(
+    url: &str,
+    mock: &GenesysMock,
+) -> (DirectoryCache, Arc<MemoryAuditSink>, RedisBackend) {
+    let backend = redis_backend(url).await;
+    let (cache, sink) = instance(mock, Arc::new(backend.clone()));
+    (cache, sink, backend)
+}

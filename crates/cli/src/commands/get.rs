@@ -10,12 +10,12 @@ use crate::failure::Failure;
 
 /// Prints directory `id`.
 pub(super) async fn run(app: &App, id: &DirectoryId, output: GetOutput) -> Result<(), Failure> {
-    let lookup = app.cache.get(id).await.map_err(|e| Failure::failed(&e))?;
+    let lookup = app.cache.get(id).await?;
     let directory = &lookup.directory;
     match output {
         GetOutput::Json => print(directory.body()),
         GetOutput::Table => {
-            let entries = directory.entries().map_err(|e| Failure::failed(&e))?;
+            let entries = directory.entries()?;
             let mut table = Table::new();
             table
                 .load_preset(presets::UTF8_FULL_CONDENSED)

@@ -8,11 +8,7 @@ use crate::failure::Failure;
 
 /// Removes `id`, saying whether it was cached.
 pub(super) async fn run(app: &App, id: &DirectoryId) -> Result<(), Failure> {
-    let removed = app
-        .cache
-        .invalidate(id)
-        .await
-        .map_err(|e| Failure::failed(&e))?;
+    let removed = app.cache.invalidate(id).await?;
     if removed {
         print(format!("invalidated {id}"))
     } else {

@@ -9,11 +9,7 @@ use crate::failure::Failure;
 
 /// Verifies `id` and prints what was found.
 pub(super) async fn run(app: &App, id: &DirectoryId, output: ReportOutput) -> Result<(), Failure> {
-    let report = app
-        .cache
-        .verify(id)
-        .await
-        .map_err(|e| Failure::failed(&e))?;
+    let report = app.cache.verify(id).await?;
     match output {
         ReportOutput::Json => print(
             serde_json::to_string(&report)
