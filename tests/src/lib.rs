@@ -2,6 +2,7 @@
 #![doc = include_str!("../README.md")]
 
 mod answer;
+mod exit;
 mod fixtures;
 pub mod prometheus;
 mod raw;
@@ -10,7 +11,8 @@ mod serve;
 mod setup;
 
 pub use answer::Answer;
+pub use exit::exited;
 pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, mock_with, start_mock};
 pub use raw::raw_get;
 pub use serve::{Served, Start};
-pub use setup::{AUDIT_LOG, setup};
+pub use setup::{AUDIT_LOG, serving, setup};

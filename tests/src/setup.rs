@@ -2,10 +2,11 @@
 //! its scratch directory, info logs and no colours.
 
 use anyhow::Result;
-use genesys_mock::GenesysMock;
+use genesys_mock::{GenesysMock, MockDirectory};
 use testkit::Dircache;
 
-use crate::fixtures::ADMIN_TOKEN;
+use crate::fixtures::{ADMIN_TOKEN, mock_with};
+use crate::serve::{Served, Start};
 
 /// The audit log file [`setup`] configures, in the process's scratch directory.
 pub const AUDIT_LOG: &str = "audit.jsonl";
@@ -20,4 +21,11 @@ pub fn setup(mock: &GenesysMock) -> Result<Dircache> {
         .env("DIRCACHE_AUDIT_LOG", audit)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1"))
+}
+
+/// A mock holding `directory` as `id` ([`mock_with`]), and its [`setup`] serving.
+pub async fn serving(id: &str, directory: MockDirectory) -> Result<(GenesysMock, Served)> {
+    let mock = mock_with(id, directory)?;
+    let served = setup(&mock)?.start().await?;
+    Ok((mock, served))
 }

@@ -24,6 +24,19 @@ fn gaps(mock: &GenesysMock) -> Vec<Duration> {
     at.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
+/// A client of a mock whose directory `d` answers `fault` the first `times` requests.
+fn failing(fault: Fault, times: u32) -> (GenesysMock, GenesysClient) {
+    let (mock, client) = started("d");
+    mock.inject(Target::Directory("d".into()), fault, times);
+    (mock, client)
+}
+
+/// The client came back after the first failure no sooner than `floor`.
+fn assert_first_gap_at_least(mock: &GenesysMock, floor: Duration) {
+    let gaps = gaps(mock);
+    assert!(gaps[0] >= floor, "came back after {:?}", gaps[0]);
+}
+
 /// A fetch of `id` with the default options, retries and all.
 async fn fetch(client: &GenesysClient, id: &str) -> Result<FetchOutcome, Error> {
     client.fetch_directory(id, &FetchOptions::new()).await
@@ -31,11 +44,7 @@ async fn fetch(client: &GenesysClient, id: &str) -> Result<FetchOutcome, Error> 
 
 #[tokio::test]
 async fn three_429s_are_each_waited_out_for_at_least_retry_after() {
-    let (mock, client) = started("d");
-    let limited = Fault::RateLimited {
-        retry_after: RetryAfter::Seconds(1),
-    };
-    mock.inject(Target::Directory("d".into()), limited, 3);
+    let (mock, client) = failing(Fault::rate_limited(RetryAfter::Seconds(1)), 3);
     fetch(&client, "d").await.unwrap();
     let statuses: Vec<u16> = directory_requests(&mock).iter().map(|r| r.1).collect();
     assert_eq!(statuses, [429, 429, 429, 200]);
@@ -46,11 +55,7 @@ async fn three_429s_are_each_waited_out_for_at_least_retry_after() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_budget_gives_up_at_once() {
-    let (mock, client) = started("d");
-    let limited = Fault::RateLimited {
-        retry_after: RetryAfter::Seconds(30),
-    };
-    mock.inject(Target::Directory("d".into()), limited, 1);
+    let (mock, client) = failing(Fault::rate_limited(RetryAfter::Seconds(30)), 1);
     let began = Instant::now();
     let options = FetchOptions::new().retry_budget(Duration::from_secs(5));
     let err = client.fetch_directory("d", &options).await.unwrap_err();
@@ -67,36 +72,21 @@ async fn a_retry_after_beyond_the_budget_gives_up_at_once() {
 
 #[tokio::test]
 async fn an_http_date_retry_after_is_honoured() {
-    let (mock, client) = started("d");
-    let limited = Fault::RateLimited {
-        retry_after: RetryAfter::HttpDate(Duration::from_secs(2)),
-    };
-    mock.inject(Target::Directory("d".into()), limited, 1);
-    fetch(&client, "d").await.unwrap();
-    let gaps = gaps(&mock);
-    assert_eq!(gaps.len(), 1);
-    // The date has whole seconds, so "2 s from now" is between 1 and 2 s away.
-    assert!(
-        gaps[0] >= Duration::from_secs(1),
-        "came back after {:?}",
-        gaps[0]
+    let (mock, client) = failing(
+        Fault::rate_limited(RetryAfter::HttpDate(Duration::from_secs(2))),
+        1,
     );
+    fetch(&client, "d").await.unwrap();
+    assert_eq!(gaps(&mock).len(), 1);
+    // The date has whole seconds, so "2 s from now" is between 1 and 2 s away.
+    assert_first_gap_at_least(&mock, Duration::from_secs(1));
 }
 
 #[tokio::test]
 async fn without_retry_after_the_genesys_reset_header_is_the_floor() {
-    let (mock, client) = started("d");
-    let limited = Fault::RateLimited {
-        retry_after: RetryAfter::Absent,
-    };
-    mock.inject(Target::Directory("d".into()), limited, 1);
+    let (mock, client) = failing(Fault::rate_limited(RetryAfter::Absent), 1);
     fetch(&client, "d").await.unwrap();
-    let gaps = gaps(&mock);
-    assert!(
-        gaps[0] >= Duration::from_secs(1),
-        "came back after {:?}",
-        gaps[0]
-    );
+    assert_first_gap_at_least(&mock, Duration::from_secs(1));
 }
 
 #[tokio::test]
@@ -142,8 +132,7 @@ async fn a_timeout_is_retried() {
 
 #[tokio::test]
 async fn persistent_503s_end_with_the_last_error_inside_the_budget() {
-    let (mock, client) = started("d");
-    mock.inject(Target::Directory("d".into()), Fault::Status(503), 1000);
+    let (mock, client) = failing(Fault::Status(503), 1000);
     let began = Instant::now();
     let options = FetchOptions::new().retry_budget(Duration::from_millis(700));
     let err = client.fetch_directory("d", &options).await.unwrap_err();
@@ -168,8 +157,7 @@ async fn persistent_503s_end_with_the_last_error_inside_the_budget() {
 
 #[tokio::test]
 async fn a_400_is_not_retried() {
-    let (mock, client) = started("d");
-    mock.inject(Target::Directory("d".into()), Fault::Status(400), 1);
+    let (mock, client) = failing(Fault::Status(400), 1);
     let err = fetch(&client, "d").await.unwrap_err();
     assert!(
         matches!(err, Error::Upstream { status: 400, .. }),
@@ -180,8 +168,7 @@ async fn a_400_is_not_retried() {
 
 #[tokio::test]
 async fn a_403_costs_one_request_and_reports_missing_permission() {
-    let (mock, client) = started("d");
-    mock.inject(Target::Directory("d".into()), Fault::Forbidden, 1);
+    let (mock, client) = failing(Fault::Forbidden, 1);
     let err = fetch(&client, "d").await.unwrap_err();
     let Error::Forbidden {
         directory_id,
@@ -229,8 +216,7 @@ async fn a_404_costs_one_request_and_reports_not_found() {
 
 #[tokio::test]
 async fn a_malformed_page_is_an_invalid_response_with_its_correlation_id() {
-    let (mock, client) = started("d");
-    mock.inject(Target::Directory("d".into()), Fault::MalformedBody, 1);
+    let (mock, client) = failing(Fault::MalformedBody, 1);
     let err = fetch(&client, "d").await.unwrap_err();
     assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
     assert!(err.correlation_id().is_some());

@@ -61,6 +61,13 @@ pub enum Fault {
     InvalidClient,
 }
 
+impl Fault {
+    /// A 429 telling the client when to come back as `retry_after` says.
+    pub fn rate_limited(retry_after: RetryAfter) -> Self {
+        Fault::RateLimited { retry_after }
+    }
+}
+
 /// How a 429 tells the client when to come back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -261,23 +268,17 @@ mod tests {
         let path = entries_path("a", "");
         mock.inject(
             Target::AnyDirectory,
-            Fault::RateLimited {
-                retry_after: RetryAfter::Seconds(7),
-            },
+            Fault::rate_limited(RetryAfter::Seconds(7)),
             1,
         );
         mock.inject(
             Target::AnyDirectory,
-            Fault::RateLimited {
-                retry_after: RetryAfter::HttpDate(Duration::from_secs(30)),
-            },
+            Fault::rate_limited(RetryAfter::HttpDate(Duration::from_secs(30))),
             1,
         );
         mock.inject(
             Target::AnyDirectory,
-            Fault::RateLimited {
-                retry_after: RetryAfter::Absent,
-            },
+            Fault::rate_limited(RetryAfter::Absent),
             1,
         );
 

@@ -1,7 +1,7 @@
 //! The mutating endpoints: the admin token they need, invalidation, and verify after an upstream change.
 
 use anyhow::Result;
-use dircache_e2e::{ADMIN_TOKEN, Answer, Start, mock_with, setup};
+use dircache_e2e::{ADMIN_TOKEN, Answer, Start, mock_with, serving, setup};
 use genesys_mock::MockDirectory;
 use serde_json::{Value, json};
 
@@ -20,8 +20,7 @@ fn assert_unauthorized(answer: &Answer, what: &str) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_and_verify_need_the_admin_token() -> Result<()> {
-    let mock = mock_with("vendors", MockDirectory::generated(8, 1))?;
-    let served = setup(&mock)?.start().await?;
+    let (_mock, served) = serving("vendors", MockDirectory::generated(8, 1)).await?;
     assert_eq!(served.get_directory("vendors").await?.status, 200);
 
     let wrong = "e2e-Admin-4hTn8RvC1mZt";
@@ -83,8 +82,7 @@ async fn without_an_admin_token_configured_mutations_are_refused() -> Result<()>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_finds_an_upstream_change_and_serves_the_new_content() -> Result<()> {
-    let mock = mock_with("rota", MockDirectory::generated(30, 9))?;
-    let served = setup(&mock)?.start().await?;
+    let (mock, served) = serving("rota", MockDirectory::generated(30, 9)).await?;
     let first = served.get_directory("rota").await?.json()?;
     let old_fingerprint = first["fingerprint"].clone();
 
@@ -124,8 +122,8 @@ async fn verify_finds_an_upstream_change_and_serves_the_new_content() -> Result<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_with_validators_asks_conditionally_and_fills_what_is_not_cached() -> Result<()> {
-    let mock = mock_with("agents", MockDirectory::generated(12, 3).validators(true))?;
-    let served = setup(&mock)?.start().await?;
+    let (mock, served) =
+        serving("agents", MockDirectory::generated(12, 3).validators(true)).await?;
 
     let filled = served.verify("agents", Some(ADMIN_TOKEN)).await?;
     assert_eq!(filled.status, 200, "{}", filled.text());

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use dircache_e2e::secrets::{basic_credential, mock_token_lookalikes};
-use dircache_e2e::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, Start, mock_with, setup};
+use dircache_e2e::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, Start, mock_with, serving, setup};
 use genesys_mock::MockDirectory;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -54,8 +54,7 @@ async fn trace_logs_hold_no_secret_and_no_bearer_token() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_request_is_logged_on_one_line_with_its_outcome() -> Result<()> {
-    let mock = mock_with("vendors", MockDirectory::generated(5, 4))?;
-    let served = setup(&mock)?.start().await?;
+    let (_mock, served) = serving("vendors", MockDirectory::generated(5, 4)).await?;
     assert_eq!(served.get_directory("vendors").await?.status, 200);
     assert_eq!(served.get_directory("vendors").await?.status, 200);
     assert_eq!(served.get_directory("nobody").await?.status, 404);

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use dircache_e2e::{mock_with, setup, start_mock};
+use dircache_e2e::{exited, mock_with, setup, start_mock};
 use genesys_mock::{Fault, MockDirectory, Target};
 use serde_json::{Value, json};
 use testkit::Dircache;
@@ -31,8 +31,7 @@ fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
     let setup = setup(&mock)?;
     let entries = mock.directory_entries("vendors").unwrap();
 
-    let json = setup.run(&["get", "vendors", "--output", "json"])?;
-    assert_eq!(json.code(), Some(0), "{json}");
+    let json = exited(setup.run(&["get", "vendors", "--output", "json"])?, 0);
     let document: Value = serde_json::from_str(&json.stdout)?;
     assert_eq!(document["directory_id"], "vendors");
     assert_eq!(document["entries"], Value::Array(entries.clone()));
@@ -44,8 +43,7 @@ fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
         &["get", "vendors", "--output", "table"][..],
         &["get", "vendors"],
     ] {
-        let table = setup.run(args)?;
-        assert_eq!(table.code(), Some(0), "{table}");
+        let table = exited(setup.run(args)?, 0);
         for entry in &entries {
             for field in ["id", "name"] {
                 let value = entry[field].as_str().unwrap_or_default();
@@ -66,8 +64,7 @@ fn get_prints_the_document_as_json_or_as_a_table() -> Result<()> {
 fn get_refuses_a_bad_id_without_asking_upstream() -> Result<()> {
     let mock = start_mock()?;
     for id in ["../x", ".."] {
-        let outcome = setup(&mock)?.run(&["get", id])?;
-        assert_eq!(outcome.code(), Some(2), "{outcome}");
+        let outcome = exited(setup(&mock)?.run(&["get", id])?, 2);
         assert!(outcome.stderr.contains(id), "names the id: {outcome}");
     }
     let stats = mock.stats();
@@ -80,8 +77,7 @@ fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
     let mock = mock_with("private", MockDirectory::generated(3, 1))?;
     let setup = setup(&mock)?;
 
-    let missing = setup.run(&["get", "nobody"])?;
-    assert_eq!(missing.code(), Some(1), "{missing}");
+    let missing = exited(setup.run(&["get", "nobody"])?, 1);
     assert!(
         missing
             .stderr
@@ -92,8 +88,7 @@ fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
 
     mock.inject(Target::Directory("private".into()), Fault::Forbidden, 1);
     // Without logs asked for, the reason is all there is on stderr.
-    let forbidden = setup.without("RUST_LOG").run(&["get", "private"])?;
-    assert_eq!(forbidden.code(), Some(1), "{forbidden}");
+    let forbidden = exited(setup.without("RUST_LOG").run(&["get", "private"])?, 1);
     assert_eq!(forbidden.stderr.lines().count(), 1, "{forbidden}");
     let reason = forbidden
         .stderr
@@ -122,16 +117,14 @@ fn warm_prints_one_line_per_directory_and_fails_if_any_failed() -> Result<()> {
     };
 
     // A repeated id is warmed once.
-    let warmed = setup.run(&["warm", "a", "b", "a"])?;
-    assert_eq!(warmed.code(), Some(0), "{warmed}");
+    let warmed = exited(setup.run(&["warm", "a", "b", "a"])?, 0);
     let mut lines: Vec<&str> = warmed.stdout.lines().collect();
     lines.sort_unstable();
     assert_eq!(lines, ["a MISS", "b MISS"], "{warmed}");
     assert_eq!(mock.stats().requests_for("a"), 1);
     assert_eq!(mock.stats().requests_for("b"), 1);
 
-    let partly = setup.run(&["warm", "a", "nobody"])?;
-    assert_eq!(partly.code(), Some(1), "{partly}");
+    let partly = exited(setup.run(&["warm", "a", "nobody"])?, 1);
     assert_eq!(
         status_of(&partly.stdout, "a").as_deref(),
         Some("MISS"),
@@ -158,15 +151,13 @@ fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
     let setup = setup(&mock)?;
 
     // With the memory backend every one-shot command starts from an empty cache.
-    let invalidated = setup.run(&["invalidate", "vendors"])?;
-    assert_eq!(invalidated.code(), Some(0), "{invalidated}");
+    let invalidated = exited(setup.run(&["invalidate", "vendors"])?, 0);
     assert!(
         invalidated.stdout.contains("vendors was not cached"),
         "{invalidated}"
     );
 
-    let verified = setup.run(&["verify", "vendors", "--output", "json"])?;
-    assert_eq!(verified.code(), Some(0), "{verified}");
+    let verified = exited(setup.run(&["verify", "vendors", "--output", "json"])?, 0);
     let report: Value = serde_json::from_str(&verified.stdout)?;
     assert_eq!(report["directory_id"], "vendors", "{report}");
     assert_eq!(report["result"], "filled", "{report}");
@@ -179,8 +170,7 @@ fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
         "{verified}"
     );
 
-    let stats = setup.run(&["stats", "--output", "json"])?;
-    assert_eq!(stats.code(), Some(0), "{stats}");
+    let stats = exited(setup.run(&["stats", "--output", "json"])?, 0);
     let stats: Value = serde_json::from_str(&stats.stdout)?;
     for field in ["hits", "misses", "hit_ratio", "cache_size", "backend"] {
         assert!(stats.get(field).is_some(), "{field} in {stats}");
@@ -195,8 +185,7 @@ fn invalidate_verify_and_stats_work_one_shot() -> Result<()> {
 
 #[test]
 fn demo_needs_no_credentials_and_walks_through_the_cache() -> Result<()> {
-    let outcome = Dircache::new()?.run(&["demo"])?;
-    assert_eq!(outcome.code(), Some(0), "{outcome}");
+    let outcome = exited(Dircache::new()?.run(&["demo"])?, 0);
     let miss = outcome.stdout.find("X-Cache: MISS");
     let hit = outcome.stdout.find("X-Cache: HIT");
     assert!(
@@ -224,10 +213,12 @@ fn the_upstream_request_rate_is_the_configured_one() -> Result<()> {
     }
     let warm = |rpm: &str| -> Result<Duration> {
         let started = Instant::now();
-        let warmed = setup(&mock)?
-            .env("DIRCACHE_UPSTREAM_RPM", rpm)
-            .run(&[&["warm"][..], &ids].concat())?;
-        assert_eq!(warmed.code(), Some(0), "{warmed}");
+        exited(
+            setup(&mock)?
+                .env("DIRCACHE_UPSTREAM_RPM", rpm)
+                .run(&[&["warm"][..], &ids].concat())?,
+            0,
+        );
         Ok(started.elapsed())
     };
     // 30 a minute allows a burst of 3 and then one request every 2 s: the fourth directory

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use dircache_e2e::{
-    ADMIN_TOKEN, AUDIT_LOG, Answer, Served, Start, mock_builder, mock_with, setup, start_mock,
+    ADMIN_TOKEN, AUDIT_LOG, Answer, Served, Start, exited, mock_builder, mock_with, setup,
+    start_mock,
 };
 use genesys_mock::{GenesysMock, MockDirectory};
 use serde_json::{Value, json};
@@ -19,6 +20,11 @@ fn on_redis(mock: &GenesysMock, url: &str) -> Result<Dircache> {
     Ok(setup(mock)?
         .env("DIRCACHE_BACKEND", "redis")
         .env("DIRCACHE_REDIS_URL", url))
+}
+
+/// [`on_redis`] with no in-process L1: every read goes to Redis.
+fn without_l1(mock: &GenesysMock, url: &str) -> Result<Dircache> {
+    Ok(on_redis(mock, url)?.env("DIRCACHE_L1", "off"))
 }
 
 /// `X-Cache` of a 200 answer; anything else fails with the answer's body.
@@ -276,11 +282,9 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
     assert_eq!(mock.stats().requests_for("vendors"), 1);
     let one_shot = on_redis(&mock, &redis.url())?;
 
-    let got = one_shot.run(&["get", "vendors"])?;
-    assert_eq!(got.code(), Some(0), "{got}");
+    let got = exited(one_shot.run(&["get", "vendors"])?, 0);
     assert!(got.stdout.contains("12 entries in vendors (HIT)"), "{got}");
-    let got = one_shot.run(&["get", "vendors", "--output", "json"])?;
-    assert_eq!(got.code(), Some(0), "{got}");
+    let got = exited(one_shot.run(&["get", "vendors", "--output", "json"])?, 0);
     let document: Value = serde_json::from_str(&got.stdout)?;
     assert_eq!(document["fingerprint"], filled.json()?["fingerprint"]);
     assert_eq!(
@@ -289,8 +293,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
         "no upstream request"
     );
 
-    let stats = one_shot.run(&["stats", "--output", "json"])?;
-    assert_eq!(stats.code(), Some(0), "{stats}");
+    let stats = exited(one_shot.run(&["stats", "--output", "json"])?, 0);
     let stats: Value = serde_json::from_str(&stats.stdout)?;
     assert_eq!(
         (stats["backend"].clone(), stats["cache_size"].clone()),
@@ -299,8 +302,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
 
     // Keep serve's L1 copy warm, then invalidate from the command line.
     assert_eq!(x_cache(&served, "vendors").await?, "HIT");
-    let invalidated = one_shot.run(&["invalidate", "vendors"])?;
-    assert_eq!(invalidated.code(), Some(0), "{invalidated}");
+    let invalidated = exited(one_shot.run(&["invalidate", "vendors"])?, 0);
     assert_eq!(invalidated.stdout.trim(), "invalidated vendors");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
@@ -308,8 +310,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
         "MISS",
         "the running serve dropped it too"
     );
-    let again = one_shot.run(&["invalidate", "vendors"])?;
-    assert_eq!(again.code(), Some(0), "{again}");
+    let again = exited(one_shot.run(&["invalidate", "vendors"])?, 0);
     assert_eq!(
         again.stdout.trim(),
         "invalidated vendors",
@@ -320,8 +321,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
 
     // `warm` fills the shared cache for the running serve.
     let requests = mock.stats().requests_for("vendors");
-    let warmed = one_shot.run(&["warm", "vendors"])?;
-    assert_eq!(warmed.code(), Some(0), "{warmed}");
+    let warmed = exited(one_shot.run(&["warm", "vendors"])?, 0);
     assert!(warmed.stdout.starts_with("vendors MISS"), "{warmed}");
     assert_eq!(mock.stats().requests_for("vendors"), requests + 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -334,8 +334,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
 async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<()> {
     let redis = RedisServer::start()?;
     let mock = mock_with("vendors", MockDirectory::generated(25, 9))?;
-    let served = on_redis(&mock, &redis.url())?
-        .env("DIRCACHE_L1", "off")
+    let served = without_l1(&mock, &redis.url())?
         .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
         .start()
         .await?;
@@ -383,14 +382,8 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
 async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<()> {
     let redis = RedisServer::start()?;
     let mock = mock_with("vendors", MockDirectory::generated(15, 2))?;
-    let a = on_redis(&mock, &redis.url())?
-        .env("DIRCACHE_L1", "off")
-        .start()
-        .await?;
-    let b = on_redis(&mock, &redis.url())?
-        .env("DIRCACHE_L1", "off")
-        .start()
-        .await?;
+    let a = without_l1(&mock, &redis.url())?.start().await?;
+    let b = without_l1(&mock, &redis.url())?.start().await?;
     let with_l1 = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(x_cache(&a, "vendors").await?, "MISS");
     assert_eq!(x_cache(&with_l1, "vendors").await?, "HIT");
@@ -467,10 +460,12 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
     let redis = RedisServer::start_with_password(RIGHT)?;
     let mock = mock_with("vendors", MockDirectory::generated(5, 1))?;
 
-    let no_url = setup(&mock)?
-        .env("DIRCACHE_BACKEND", "redis")
-        .run(&["get", "vendors"])?;
-    assert_eq!(no_url.code(), Some(2), "{no_url}");
+    let no_url = exited(
+        setup(&mock)?
+            .env("DIRCACHE_BACKEND", "redis")
+            .run(&["get", "vendors"])?,
+        2,
+    );
     assert!(
         no_url
             .stderr
@@ -494,12 +489,14 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
         assert!(!refused.stderr.contains(WRONG), "{args:?}: {refused}");
         assert!(!refused.stdout.contains(WRONG), "{args:?}: {refused}");
     }
-    let from_file = setup(&mock)?
-        .config_file(&format!(
-            "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{wrong_url}\"\n"
-        ))?
-        .run(&["get", "vendors"])?;
-    assert_eq!(from_file.code(), Some(2), "{from_file}");
+    let from_file = exited(
+        setup(&mock)?
+            .config_file(&format!(
+                "[cache]\nbackend = \"redis\"\n[redis]\nurl = \"{wrong_url}\"\n"
+            ))?
+            .run(&["get", "vendors"])?,
+        2,
+    );
     assert!(
         from_file
             .stderr

@@ -3,19 +3,16 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use dircache_e2e::{Start, mock_with, setup};
+use dircache_e2e::{Start, mock_with, serving, setup};
 use genesys_mock::{Fault, MockDirectory, RetryAfter, Target};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_rate_limit_storm_is_waited_out() -> Result<()> {
-    let mock = mock_with("storm", MockDirectory::generated(20, 3))?;
-    let served = setup(&mock)?.start().await?;
+    let (mock, served) = serving("storm", MockDirectory::generated(20, 3)).await?;
     mock.inject(
         Target::Directory("storm".into()),
-        Fault::RateLimited {
-            retry_after: RetryAfter::Seconds(1),
-        },
+        Fault::rate_limited(RetryAfter::Seconds(1)),
         3,
     );
 
@@ -40,13 +37,10 @@ async fn a_short_rate_limit_storm_is_waited_out() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limit_beyond_the_budget_is_a_429_and_caches_nothing() -> Result<()> {
-    let mock = mock_with("busy", MockDirectory::generated(12, 4))?;
-    let served = setup(&mock)?.start().await?;
+    let (mock, served) = serving("busy", MockDirectory::generated(12, 4)).await?;
     mock.inject(
         Target::Directory("busy".into()),
-        Fault::RateLimited {
-            retry_after: RetryAfter::Seconds(3600),
-        },
+        Fault::rate_limited(RetryAfter::Seconds(3600)),
         1,
     );
 

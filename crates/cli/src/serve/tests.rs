@@ -182,9 +182,7 @@ async fn upstream_refusals_map_to_their_statuses() {
         .inject(Target::Directory("secret".into()), Fault::Forbidden, 1);
     h.mock.inject(
         Target::Directory("busy".into()),
-        Fault::RateLimited {
-            retry_after: RetryAfter::Seconds(120),
-        },
+        Fault::rate_limited(RetryAfter::Seconds(120)),
         1,
     );
     h.mock
