@@ -402,6 +402,22 @@ pub(crate) mod tests {
         (Arc::new(listener), received)
     }
 
+    /// A notifier with one scripted listener (5 s timeout), what it audits, and what the
+    /// listener received.
+    fn notifier_of(
+        name: &'static str,
+        behaviour: Behaviour,
+    ) -> (
+        ChangeNotifier,
+        MemoryAuditSink,
+        mpsc::UnboundedReceiver<DirectoryChange>,
+    ) {
+        let (auditor, sink) = auditor();
+        let (listener, calls) = scripted(name, behaviour);
+        let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(5), auditor);
+        (notifier, sink, calls)
+    }
+
     /// Notifies one change and checks that `notify` itself returned at once.
     fn notify_quickly(notifier: &ChangeNotifier, change: DirectoryChange) {
         let started = Instant::now();
@@ -422,9 +438,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_failing_listener_is_counted_and_audited_without_delaying_notify() {
         let (snapshotter, _metrics) = recording();
-        let (auditor, sink) = auditor();
-        let (listener, mut calls) = scripted("cdn", Behaviour::Fail);
-        let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(5), auditor);
+        let (notifier, sink, mut calls) = notifier_of("cdn", Behaviour::Fail);
 
         notify_quickly(&notifier, change(ChangeKind::Overwrite));
 
@@ -442,9 +456,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_panicking_listener_is_counted_and_audited_as_a_panic() {
         let (snapshotter, _metrics) = recording();
-        let (auditor, sink) = auditor();
-        let (listener, mut calls) = scripted("buggy", Behaviour::Panic);
-        let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(5), auditor);
+        let (notifier, sink, mut calls) = notifier_of("buggy", Behaviour::Panic);
 
         notify_quickly(&notifier, change(ChangeKind::Populate));
 
@@ -483,9 +495,8 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn notify_returns_before_a_slow_listener_finishes_and_it_still_gets_the_change() {
-        let (auditor, sink) = auditor();
-        let (listener, mut calls) = scripted("slow", Behaviour::Sleep(Duration::from_secs(1)));
-        let notifier = ChangeNotifier::new(vec![listener], Duration::from_secs(5), auditor);
+        let (notifier, sink, mut calls) =
+            notifier_of("slow", Behaviour::Sleep(Duration::from_secs(1)));
 
         notify_quickly(&notifier, change(ChangeKind::Populate));
 

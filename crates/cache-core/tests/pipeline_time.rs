@@ -26,6 +26,14 @@ fn cache_with(
     .unwrap()
 }
 
+/// A cache over a source of two entries that answers after `delay`.
+fn slow(delay: Duration) -> (Arc<ScriptedSource>, DirectoryCache) {
+    let source = Arc::new(ScriptedSource::new(entries(2, "a")));
+    source.delay(delay);
+    let cache = cache_with(&source, |b| b);
+    (source, cache)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_fresh_copy_is_a_hit_until_its_ttl_then_a_miss() {
     let source = Arc::new(ScriptedSource::new(entries(3, "a")));
@@ -163,9 +171,7 @@ async fn a_read_late_in_the_ttl_refreshes_ahead_in_the_background() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_callers_share_one_slow_fetch() {
-    let source = Arc::new(ScriptedSource::new(entries(2, "a")));
-    source.delay(Duration::from_secs(3));
-    let cache = cache_with(&source, |b| b);
+    let (source, cache) = slow(Duration::from_secs(3));
     let dir = id("vendors");
     let gets: Vec<_> = (0..1000)
         .map(|_| {
@@ -182,9 +188,7 @@ async fn concurrent_callers_share_one_slow_fetch() {
 
 #[tokio::test(start_paused = true)]
 async fn a_caller_that_gives_up_does_not_cancel_the_fetch_for_the_others() {
-    let source = Arc::new(ScriptedSource::new(entries(2, "a")));
-    source.delay(Duration::from_secs(2));
-    let cache = cache_with(&source, |b| b);
+    let (source, cache) = slow(Duration::from_secs(2));
     let dir = id("vendors");
     let impatient = tokio::time::timeout(Duration::from_secs(1), cache.get(&dir)).await;
     assert!(impatient.is_err());

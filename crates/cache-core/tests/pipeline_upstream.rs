@@ -182,12 +182,7 @@ async fn with_a_stale_copy_in_hand_a_failing_upstream_is_not_waited_out() {
         .await
         .unwrap();
     let cache = DirectoryCache::builder()
-        .source(
-            testkit::client_builder(&mock)
-                .retry_policy(testkit::retry_policy(Duration::from_secs(30)))
-                .build()
-                .unwrap(),
-        )
+        .source(testkit::client_with_budget(&mock, Duration::from_secs(30)))
         .backend(backend)
         .stale_retry_budget(Duration::from_millis(300))
         .build()
@@ -206,7 +201,7 @@ async fn with_a_stale_copy_in_hand_a_failing_upstream_is_not_waited_out() {
 #[tokio::test]
 async fn a_forbidden_directory_costs_one_request_and_caches_nothing() {
     let mock = mock_with("secret-dir", MockDirectory::generated(5, 6));
-    mock.inject(Target::Directory("secret-dir".into()), Fault::Forbidden, 1);
+    mock.fail_directory("secret-dir", Fault::Forbidden, 1);
     let cache = cache_for(&mock);
     let err = cache.get(&id("secret-dir")).await.unwrap_err();
     assert_eq!(err.upstream().and_then(|e| e.status()), Some(403), "{err}");
@@ -353,12 +348,10 @@ async fn every_audit_line_is_json_and_none_holds_a_secret_or_an_entry() {
     let path = dir.path().join("audit.jsonl");
     let (sink, writer) = JsonLinesSink::open(&path).unwrap();
     let cache = DirectoryCache::builder()
-        .source(
-            testkit::client_builder(&mock)
-                .retry_policy(testkit::retry_policy(Duration::from_millis(300)))
-                .build()
-                .unwrap(),
-        )
+        .source(testkit::client_with_budget(
+            &mock,
+            Duration::from_millis(300),
+        ))
         .auditor(Auditor::new(Arc::new(sink), "instance-a").with_hits(true))
         .build()
         .unwrap();

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use cache_core::{DirectoryId, RefreshLock};
+use cache_core::{DirectoryId, LockToken, RefreshLock};
 use cache_redis::RedisBackend;
 use support::{id, redis_backend};
 use testkit::RedisServer;
@@ -18,8 +18,7 @@ use tokio::time::Instant;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiter_is_let_go_when_a_dead_holders_lease_ends() {
     let server = RedisServer::start().expect("redis-server starts");
-    let holder = redis_backend(&server.url()).await;
-    let other = redis_backend(&server.url()).await;
+    let (holder, other) = two_instances(&server).await;
     let dir = id("vendors");
 
     let lease = Duration::from_millis(400);
@@ -41,11 +40,7 @@ async fn extending_sets_the_lease_on_the_key() {
     let server = RedisServer::start().expect("redis-server starts");
     let backend = redis_backend(&server.url()).await;
     let dir = id("vendors");
-    let token = backend
-        .try_acquire(&dir, Duration::from_secs(2))
-        .await
-        .unwrap()
-        .unwrap();
+    let token = take(&backend, &dir, Duration::from_secs(2)).await;
     assert!(
         backend
             .extend(&dir, &token, Duration::from_secs(60))
@@ -67,14 +62,9 @@ async fn extending_sets_the_lease_on_the_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiters_are_woken_by_the_release_not_by_their_timeout() {
     let server = RedisServer::start().expect("redis-server starts");
-    let holder = redis_backend(&server.url()).await;
-    let waiter = redis_backend(&server.url()).await;
+    let (holder, waiter) = two_instances(&server).await;
     let dir = id("vendors");
-    let token = holder
-        .try_acquire(&dir, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
+    let token = take(&holder, &dir, Duration::from_secs(30)).await;
 
     let waiting = tokio::spawn({
         let waiter = waiter.clone();
@@ -115,11 +105,7 @@ async fn a_waiter_gives_up_at_its_timeout() {
     let server = RedisServer::start().expect("redis-server starts");
     let backend = redis_backend(&server.url()).await;
     let dir = id("vendors");
-    backend
-        .try_acquire(&dir, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
+    take(&backend, &dir, Duration::from_secs(30)).await;
     let waited = wait_released(&backend, &dir, Duration::from_millis(600)).await;
     assert!(
         waited >= Duration::from_millis(600) && waited < Duration::from_millis(1_500),
@@ -132,4 +118,17 @@ async fn wait_released(backend: &RedisBackend, dir: &DirectoryId, timeout: Durat
     let started = Instant::now();
     backend.wait_released(dir, timeout).await.unwrap();
     started.elapsed()
+}
+
+/// Takes the lock of `dir` on `backend`, which must be free.
+async fn take(backend: &RedisBackend, dir: &DirectoryId, lease: Duration) -> LockToken {
+    backend.try_acquire(dir, lease).await.unwrap().unwrap()
+}
+
+/// Two instances' backends on `server`: the lock's holder and another.
+async fn two_instances(server: &RedisServer) -> (RedisBackend, RedisBackend) {
+    (
+        redis_backend(&server.url()).await,
+        redis_backend(&server.url()).await,
+    )
 }

@@ -241,7 +241,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use base64::Engine as _;
-    use genesys_mock::{Fault, GenesysMock, MockDirectory, Target};
+    use genesys_mock::{Fault, GenesysMock, MockDirectory};
     use secrecy::{ExposeSecret, SecretString};
     use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -317,15 +317,15 @@ mod tests {
         client.fetch_directory("d", &options).await.unwrap();
         let first_token = access_token(&client).await;
         mock.expire_tokens();
-        mock.inject(Target::Directory("d".into()), Fault::Status(503), 1);
+        mock.fail_directory("d", Fault::Status(503), 1);
         client.fetch_directory("d", &options).await.unwrap();
         let second_token = access_token(&client).await;
         assert_ne!(first_token, second_token);
 
         // Errors: a second 401, a refused token, a forbidden directory, no connection.
-        mock.inject(Target::Directory("d".into()), Fault::Unauthorized, 2);
+        mock.fail_directory("d", Fault::Unauthorized, 2);
         let unauthorized = client.fetch_directory("d", &options).await.unwrap_err();
-        mock.inject(Target::Directory("d".into()), Fault::Forbidden, 1);
+        mock.fail_directory("d", Fault::Forbidden, 1);
         let forbidden = client.fetch_directory("d", &options).await.unwrap_err();
         let wrong_secret = "wrong-secret-5f1e9";
         let refused = builder

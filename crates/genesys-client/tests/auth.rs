@@ -102,7 +102,7 @@ async fn a_failed_early_refresh_falls_back_on_the_unexpired_token() {
 async fn a_401_forces_one_refresh_and_one_retry_never_a_loop() {
     let mock = mock_with("d", GenesysMock::builder());
     let client = client_for(&mock).build().unwrap();
-    mock.inject(Target::Directory("d".into()), Fault::Unauthorized, 1);
+    mock.fail_directory("d", Fault::Unauthorized, 1);
     client
         .fetch_directory("d", &FetchOptions::new())
         .await
@@ -111,7 +111,7 @@ async fn a_401_forces_one_refresh_and_one_retry_never_a_loop() {
     assert_eq!((stats.token_requests, stats.directory_requests), (2, 2));
 
     mock.reset_stats();
-    mock.inject(Target::Directory("d".into()), Fault::Unauthorized, 5);
+    mock.fail_directory("d", Fault::Unauthorized, 5);
     let err = client
         .fetch_directory("d", &FetchOptions::new())
         .await

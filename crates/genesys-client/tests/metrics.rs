@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use genesys_client::FetchOptions;
 use genesys_client::metrics::{UPSTREAM_RATE_LIMIT_WAITS, UPSTREAM_REQUEST_DURATION};
-use genesys_mock::{Fault, GenesysMock, MockDirectory, Target};
+use genesys_mock::{Fault, GenesysMock, MockDirectory};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use support::paced_client;
 
@@ -47,8 +47,8 @@ async fn requests_retries_waits_and_tokens_are_counted() {
     let mock = GenesysMock::start().unwrap();
     mock.put_directory("d", MockDirectory::generated(5, 1));
     let client = paced_client(&mock, 60);
-    mock.inject(Target::Directory("d".into()), Fault::Status(503), 1);
-    mock.inject(Target::Directory("d".into()), Fault::DropConnection, 1);
+    mock.fail_directory("d", Fault::Status(503), 1);
+    mock.fail_directory("d", Fault::DropConnection, 1);
     client
         .fetch_directory("d", &FetchOptions::new())
         .await

@@ -27,7 +27,7 @@ fn gaps(mock: &GenesysMock) -> Vec<Duration> {
 /// A client of a mock whose directory `d` answers `fault` the first `times` requests.
 fn failing(fault: Fault, times: u32) -> (GenesysMock, GenesysClient) {
     let (mock, client) = started("d");
-    mock.inject(Target::Directory("d".into()), fault, times);
+    mock.fail_directory("d", fault, times);
     (mock, client)
 }
 
@@ -35,6 +35,14 @@ fn failing(fault: Fault, times: u32) -> (GenesysMock, GenesysClient) {
 fn assert_first_gap_at_least(mock: &GenesysMock, floor: Duration) {
     let gaps = gaps(mock);
     assert!(gaps[0] >= floor, "came back after {:?}", gaps[0]);
+}
+
+/// A fetch of `d` that must fail within a retry `budget`: the error, and how long it took.
+async fn failure_within(client: &GenesysClient, budget: Duration) -> (Error, Duration) {
+    let began = Instant::now();
+    let options = FetchOptions::new().retry_budget(budget);
+    let err = client.fetch_directory("d", &options).await.unwrap_err();
+    (err, began.elapsed())
 }
 
 /// A fetch of `id` with the default options, retries and all.
@@ -56,14 +64,8 @@ async fn three_429s_are_each_waited_out_for_at_least_retry_after() {
 #[tokio::test]
 async fn a_retry_after_beyond_the_budget_gives_up_at_once() {
     let (mock, client) = failing(Fault::rate_limited(RetryAfter::Seconds(30)), 1);
-    let began = Instant::now();
-    let options = FetchOptions::new().retry_budget(Duration::from_secs(5));
-    let err = client.fetch_directory("d", &options).await.unwrap_err();
-    assert!(
-        began.elapsed() < Duration::from_secs(2),
-        "waited {:?}",
-        began.elapsed()
-    );
+    let (err, took) = failure_within(&client, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(2), "waited {:?}", took);
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
     assert!(err.correlation_id().is_some());
@@ -115,11 +117,7 @@ async fn a_timeout_is_retried() {
         .request_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    mock.inject(
-        Target::Directory("d".into()),
-        Fault::Slow(Duration::from_secs(2)),
-        1,
-    );
+    mock.fail_directory("d", Fault::Slow(Duration::from_secs(2)), 1);
     let began = Instant::now();
     fetch(&client, "d").await.unwrap();
     assert!(began.elapsed() >= Duration::from_millis(300));
@@ -133,14 +131,8 @@ async fn a_timeout_is_retried() {
 #[tokio::test]
 async fn persistent_503s_end_with_the_last_error_inside_the_budget() {
     let (mock, client) = failing(Fault::Status(503), 1000);
-    let began = Instant::now();
-    let options = FetchOptions::new().retry_budget(Duration::from_millis(700));
-    let err = client.fetch_directory("d", &options).await.unwrap_err();
-    assert!(
-        began.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        began.elapsed()
-    );
+    let (err, took) = failure_within(&client, Duration::from_millis(700)).await;
+    assert!(took < Duration::from_millis(1500), "{:?}", took);
     assert!(
         matches!(
             err,

@@ -315,7 +315,7 @@ mod tests {
         let (mock, token) = mock_with_token().await;
         let statuses = [500, 502, 503, 504, 400];
         for status in statuses {
-            mock.inject(Target::Directory("a".into()), Fault::Status(status), 1);
+            mock.fail_directory("a", Fault::Status(status), 1);
         }
         for expected in statuses {
             let (status, headers, body) =
@@ -334,7 +334,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_connection_is_a_transport_error_not_a_response() {
         let (mock, token) = mock_with_token().await;
-        mock.inject(Target::Directory("a".into()), Fault::DropConnection, 1);
+        mock.fail_directory("a", Fault::DropConnection, 1);
         let error = api_get(&mock, &token, &entries_path("a", ""))
             .send()
             .await
@@ -406,9 +406,9 @@ mod tests {
     #[tokio::test]
     async fn auth_faults_answer_401_403_404_whatever_the_request() {
         let (mock, token) = mock_with_token().await;
-        mock.inject(Target::Directory("b".into()), Fault::Unauthorized, 1);
-        mock.inject(Target::Directory("b".into()), Fault::Forbidden, 1);
-        mock.inject(Target::Directory("b".into()), Fault::NotFound, 1);
+        mock.fail_directory("b", Fault::Unauthorized, 1);
+        mock.fail_directory("b", Fault::Forbidden, 1);
+        mock.fail_directory("b", Fault::NotFound, 1);
         let path = entries_path("b", "");
         assert_eq!(status_of(&mock, &token, &entries_path("a", "")).await, 200);
         let (status, _, body) = send_json(api_get(&mock, &token, &path)).await;

@@ -123,6 +123,12 @@ impl GenesysMock {
         self.shared.lock().faults.push(target, fault, times);
     }
 
+    /// Makes the next `times` requests for directory `id` answer `fault`: [`Self::inject`]
+    /// with [`Target::Directory`].
+    pub fn fail_directory(&self, id: &str, fault: Fault, times: u32) {
+        self.inject(Target::Directory(id.to_owned()), fault, times);
+    }
+
     /// After page `after_page` of directory `id` is served (with 200), the directory changes,
     /// `times` times: its first entry is renamed, one entry is appended (so `total` changes),
     /// and its version bumps. This is how a client meets a torn snapshot.

@@ -41,3 +41,11 @@ pub fn client(mock: &GenesysMock) -> GenesysClient {
         .build()
         .expect("a client of genesys-mock builds")
 }
+
+/// A client of `mock` ([`client_builder`]) whose retries may take `budget` in all.
+pub fn client_with_budget(mock: &GenesysMock, budget: Duration) -> GenesysClient {
+    client_builder(mock)
+        .retry_policy(retry_policy(budget))
+        .build()
+        .expect("a client of genesys-mock builds")
+}

@@ -12,7 +12,7 @@ mod redis;
 pub use binary::{DIRCACHE_BIN_ENV, dircache_binary};
 pub use dircache::{Dircache, Outcome, Served, Stopped};
 pub use error::Error;
-pub use genesys::{client, client_builder, retry_policy};
+pub use genesys::{client, client_builder, client_with_budget, retry_policy};
 pub use ids::directory_id;
 pub use process::ServerProcess;
 pub use redis::{RedisCluster, RedisServer};

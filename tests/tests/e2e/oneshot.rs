@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use dircache_e2e::{exited, mock_with, setup, start_mock};
-use genesys_mock::{Fault, MockDirectory, Target};
+use genesys_mock::{Fault, MockDirectory};
 use serde_json::{Value, json};
 use testkit::Dircache;
 
@@ -86,7 +86,7 @@ fn get_failures_exit_1_with_one_reason_and_the_correlation_id() -> Result<()> {
         "{missing}"
     );
 
-    mock.inject(Target::Directory("private".into()), Fault::Forbidden, 1);
+    mock.fail_directory("private", Fault::Forbidden, 1);
     // Without logs asked for, the reason is all there is on stderr.
     let forbidden = exited(setup.without("RUST_LOG").run(&["get", "private"])?, 1);
     assert_eq!(forbidden.stderr.lines().count(), 1, "{forbidden}");

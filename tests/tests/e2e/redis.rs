@@ -22,6 +22,11 @@ fn on_redis(mock: &GenesysMock, url: &str) -> Result<Dircache> {
         .env("DIRCACHE_REDIS_URL", url))
 }
 
+/// A fresh redis-server, and a mock holding `vendors`.
+fn redis_and_vendors(vendors: MockDirectory) -> Result<(RedisServer, GenesysMock)> {
+    Ok((RedisServer::start()?, mock_with("vendors", vendors)?))
+}
+
 /// [`on_redis`] with no in-process L1: every read goes to Redis.
 fn without_l1(mock: &GenesysMock, url: &str) -> Result<Dircache> {
     Ok(on_redis(mock, url)?.env("DIRCACHE_L1", "off"))
@@ -83,8 +88,7 @@ fn keyspace_hits(server: &RedisServer) -> Result<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_on_one_redis_share_a_directory() -> Result<()> {
-    let redis = RedisServer::start()?;
-    let mock = mock_with("vendors", MockDirectory::generated(40, 3))?;
+    let (redis, mock) = redis_and_vendors(MockDirectory::generated(40, 3))?;
     let a = on_redis(&mock, &redis.url())?.start().await?;
     let b = on_redis(&mock, &redis.url())?.start().await?;
 
@@ -154,8 +158,7 @@ async fn sixty_cold_requests_on_three_instances_make_one_upstream_fetch() -> Res
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invalidation_or_an_overwrite_on_one_instance_reaches_the_others_within_a_second()
 -> Result<()> {
-    let redis = RedisServer::start()?;
-    let mock = mock_with("vendors", MockDirectory::generated(30, 4))?;
+    let (redis, mock) = redis_and_vendors(MockDirectory::generated(30, 4))?;
     let a = on_redis(&mock, &redis.url())?.start().await?;
     let b = on_redis(&mock, &redis.url())?.start().await?;
     assert_eq!(x_cache(&a, "vendors").await?, "MISS");
@@ -274,8 +277,7 @@ async fn serve_rides_out_a_redis_outage_and_recovers_without_a_restart() -> Resu
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
-    let redis = RedisServer::start()?;
-    let mock = mock_with("vendors", MockDirectory::generated(12, 6))?;
+    let (redis, mock) = redis_and_vendors(MockDirectory::generated(12, 6))?;
     let served = on_redis(&mock, &redis.url())?.start().await?;
     let filled = served.get_directory("vendors").await?;
     assert_eq!(cache_status(&filled)?, "MISS");
@@ -332,8 +334,7 @@ async fn one_shot_commands_work_on_the_shared_cache() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<()> {
-    let redis = RedisServer::start()?;
-    let mock = mock_with("vendors", MockDirectory::generated(25, 9))?;
+    let (redis, mock) = redis_and_vendors(MockDirectory::generated(25, 9))?;
     let served = without_l1(&mock, &redis.url())?
         .env("DIRCACHE_REDIS_PREFIX", "e2e-damage")
         .start()
@@ -380,8 +381,7 @@ async fn a_damaged_value_in_redis_is_a_miss_with_the_right_content() -> Result<(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_l1_every_get_reads_redis_and_changes_show_at_once() -> Result<()> {
-    let redis = RedisServer::start()?;
-    let mock = mock_with("vendors", MockDirectory::generated(15, 2))?;
+    let (redis, mock) = redis_and_vendors(MockDirectory::generated(15, 2))?;
     let a = without_l1(&mock, &redis.url())?.start().await?;
     let b = without_l1(&mock, &redis.url())?.start().await?;
     let with_l1 = on_redis(&mock, &redis.url())?.start().await?;

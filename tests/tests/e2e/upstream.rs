@@ -4,17 +4,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use dircache_e2e::{Start, mock_with, serving, setup};
-use genesys_mock::{Fault, MockDirectory, RetryAfter, Target};
+use genesys_mock::{Fault, MockDirectory, RetryAfter};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_rate_limit_storm_is_waited_out() -> Result<()> {
     let (mock, served) = serving("storm", MockDirectory::generated(20, 3)).await?;
-    mock.inject(
-        Target::Directory("storm".into()),
-        Fault::rate_limited(RetryAfter::Seconds(1)),
-        3,
-    );
+    mock.fail_directory("storm", Fault::rate_limited(RetryAfter::Seconds(1)), 3);
 
     let started = Instant::now();
     let answer = served.get_directory("storm").await?;
@@ -38,11 +34,7 @@ async fn a_short_rate_limit_storm_is_waited_out() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limit_beyond_the_budget_is_a_429_and_caches_nothing() -> Result<()> {
     let (mock, served) = serving("busy", MockDirectory::generated(12, 4)).await?;
-    mock.inject(
-        Target::Directory("busy".into()),
-        Fault::rate_limited(RetryAfter::Seconds(3600)),
-        1,
-    );
+    mock.fail_directory("busy", Fault::rate_limited(RetryAfter::Seconds(3600)), 1);
 
     let limited = served.get_directory("busy").await?;
     assert_eq!(limited.status, 429, "{}", limited.text());
@@ -72,7 +64,7 @@ async fn upstream_refusals_map_to_the_contract_errors() -> Result<()> {
     mock.put_directory("odd", MockDirectory::generated(5, 2));
     let served = setup(&mock)?.start().await?;
 
-    mock.inject(Target::Directory("private".into()), Fault::Forbidden, 1);
+    mock.fail_directory("private", Fault::Forbidden, 1);
     let forbidden = served.get_directory("private").await?;
     assert_eq!(forbidden.status, 403, "{}", forbidden.text());
     assert_eq!(forbidden.error_code()?, "forbidden");
@@ -95,7 +87,7 @@ async fn upstream_refusals_map_to_the_contract_errors() -> Result<()> {
     assert_eq!(missing.error_code()?, "not_found");
 
     // A 400 from upstream is neither retried nor the user's fault: another upstream failure.
-    mock.inject(Target::Directory("odd".into()), Fault::Status(400), 1);
+    mock.fail_directory("odd", Fault::Status(400), 1);
     let failed = served.get_directory("odd").await?;
     assert_eq!(failed.status, 502, "{}", failed.text());
     assert_eq!(failed.error_code()?, "upstream_error");

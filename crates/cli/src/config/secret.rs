@@ -75,18 +75,23 @@ mod tests {
 
     use super::*;
 
+    /// A source given only as a file at `path`, under `name`.
+    fn from_file<'a>(path: &'a Path, name: &'static str) -> SecretSource<'a> {
+        SecretSource {
+            inline: None,
+            file: Some((path, name.into())),
+        }
+    }
+
     #[test]
     fn a_file_is_read_and_trimmed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, "  hunter2\n").unwrap();
-        let secret = SecretSource {
-            inline: None,
-            file: Some((&path, "GENESYS_CLIENT_SECRET_FILE".into())),
-        }
-        .resolve()
-        .unwrap()
-        .unwrap();
+        let secret = from_file(&path, "GENESYS_CLIENT_SECRET_FILE")
+            .resolve()
+            .unwrap()
+            .unwrap();
         assert_eq!(secret.value.expose_secret(), "hunter2");
         assert_eq!(secret.name, "GENESYS_CLIENT_SECRET_FILE");
     }
@@ -95,25 +100,19 @@ mod tests {
     fn unreadable_empty_and_ambiguous_are_refused_without_the_secret() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing");
-        let err = SecretSource {
-            inline: None,
-            file: Some((&missing, "DIRCACHE_ADMIN_TOKEN_FILE".into())),
-        }
-        .resolve()
-        .err()
-        .unwrap();
+        let err = from_file(&missing, "DIRCACHE_ADMIN_TOKEN_FILE")
+            .resolve()
+            .err()
+            .unwrap();
         assert_eq!(err.setting, "DIRCACHE_ADMIN_TOKEN_FILE");
         assert!(err.reason.contains("cannot read"), "{}", err.reason);
 
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").unwrap();
-        let err = SecretSource {
-            inline: None,
-            file: Some((&empty, "serve.admin_token_file".into())),
-        }
-        .resolve()
-        .err()
-        .unwrap();
+        let err = from_file(&empty, "serve.admin_token_file")
+            .resolve()
+            .err()
+            .unwrap();
         assert!(err.reason.contains("is empty"), "{}", err.reason);
 
         let err = SecretSource {
@@ -142,10 +141,7 @@ mod tests {
                 )),
                 file: None,
             },
-            SecretSource {
-                inline: None,
-                file: Some((&missing, "genesys.client_secret_file".into())),
-            },
+            from_file(&missing, "genesys.client_secret_file"),
         ])
         .unwrap()
         .unwrap();

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use genesys_mock::{Fault, GenesysMock, MockDirectory, RetryAfter, Target};
+use genesys_mock::{Fault, GenesysMock, MockDirectory, RetryAfter};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -178,39 +178,30 @@ async fn upstream_refusals_map_to_their_statuses() {
     h.mock.put_directory("busy", MockDirectory::generated(3, 1));
     h.mock
         .put_directory("broken", MockDirectory::generated(3, 1));
+    h.mock.fail_directory("secret", Fault::Forbidden, 1);
     h.mock
-        .inject(Target::Directory("secret".into()), Fault::Forbidden, 1);
-    h.mock.inject(
-        Target::Directory("busy".into()),
-        Fault::rate_limited(RetryAfter::Seconds(120)),
-        1,
-    );
-    h.mock
-        .inject(Target::Directory("broken".into()), Fault::Status(500), 1);
+        .fail_directory("busy", Fault::rate_limited(RetryAfter::Seconds(120)), 1);
+    h.mock.fail_directory("broken", Fault::Status(500), 1);
 
-    let forbidden = h.get("/v1/directories/secret").await;
-    assert_eq!(forbidden.status(), 403);
-    let body = json(forbidden).await;
-    assert_eq!(body["error"]["code"], "forbidden");
-    assert!(body["error"]["correlation_id"].is_string(), "{body}");
-
-    let missing = json(h.get("/v1/directories/nowhere").await).await;
-    assert_eq!(missing["error"]["code"], "not_found");
-
-    let huge = h.get("/v1/directories/huge").await;
-    assert_eq!(huge.status(), 422);
-    assert_eq!(json(huge).await["error"]["code"], "too_many_entries");
-
-    let busy = h.get("/v1/directories/busy").await;
-    assert_eq!(busy.status(), 429);
-    assert_eq!(busy.headers()["retry-after"], "120");
-    assert_eq!(json(busy).await["error"]["code"], "rate_limited");
-
-    let broken = h.get("/v1/directories/broken").await;
-    assert_eq!(broken.status(), 502);
-    let body = json(broken).await;
-    assert_eq!(body["error"]["code"], "upstream_error");
-    assert!(body["error"]["correlation_id"].is_string(), "{body}");
+    // Each failure: its status, its code, and a correlation id where upstream gave one.
+    for (id, status, code, correlated) in [
+        ("secret", 403, "forbidden", true),
+        ("nowhere", 404, "not_found", false),
+        ("huge", 422, "too_many_entries", false),
+        ("busy", 429, "rate_limited", false),
+        ("broken", 502, "upstream_error", true),
+    ] {
+        let answer = h.get(&format!("/v1/directories/{id}")).await;
+        assert_eq!(answer.status(), status, "{id}");
+        if id == "busy" {
+            assert_eq!(answer.headers()["retry-after"], "120");
+        }
+        let body = json(answer).await;
+        assert_eq!(body["error"]["code"], code, "{id}");
+        if correlated {
+            assert!(body["error"]["correlation_id"].is_string(), "{body}");
+        }
+    }
 
     let stats = json(h.get("/v1/stats").await).await;
     assert_eq!(stats["errors"], 5);
