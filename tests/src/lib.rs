@@ -15,4 +15,4 @@ pub use exit::exited;
 pub use fixtures::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, mock_builder, mock_with, start_mock};
 pub use raw::raw_get;
 pub use serve::{Served, Start};
-pub use setup::{AUDIT_LOG, serving, setup};
+pub use setup::{AUDIT_LOG, serving, serving_with, setup};

@@ -72,6 +72,18 @@ impl Served {
         self.get(&format!("/v1/directories/{id}")).await
     }
 
+    /// `GET /v1/directories/{id}`, which must answer 200.
+    pub async fn read_directory(&self, id: &str) -> Result<Answer> {
+        let answer = self.get_directory(id).await?;
+        anyhow::ensure!(
+            answer.status == 200,
+            "GET of {id}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        Ok(answer)
+    }
+
     /// `DELETE /v1/directories/{id}`, with `Authorization: Bearer <token>` when a token is given.
     pub async fn delete_directory(&self, id: &str, token: Option<&str>) -> Result<Answer> {
         let request = self.request(Method::DELETE, &format!("/v1/directories/{id}"));

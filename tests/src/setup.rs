@@ -25,7 +25,16 @@ pub fn setup(mock: &GenesysMock) -> Result<Dircache> {
 
 /// A mock holding `directory` as `id` ([`mock_with`]), and its [`setup`] serving.
 pub async fn serving(id: &str, directory: MockDirectory) -> Result<(GenesysMock, Served)> {
+    serving_with(id, directory, |setup| setup).await
+}
+
+/// [`serving`], with the setup changed by `change` first.
+pub async fn serving_with(
+    id: &str,
+    directory: MockDirectory,
+    change: impl FnOnce(Dircache) -> Dircache,
+) -> Result<(GenesysMock, Served)> {
     let mock = mock_with(id, directory)?;
-    let served = setup(&mock)?.start().await?;
+    let served = change(setup(&mock)?).start().await?;
     Ok((mock, served))
 }

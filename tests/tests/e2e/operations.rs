@@ -1,7 +1,7 @@
 //! The operator's endpoints: health, readiness, unknown paths, `/v1/stats` and `/metrics`.
 
 use anyhow::{Context, Result};
-use dircache_e2e::{ADMIN_TOKEN, Start, mock_with, prometheus, setup, start_mock};
+use dircache_e2e::{ADMIN_TOKEN, Start, prometheus, serving_with, setup, start_mock};
 use genesys_mock::MockDirectory;
 use serde_json::json;
 
@@ -28,13 +28,12 @@ async fn health_readiness_and_unknown_paths() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_valid_prometheus_text_that_agrees_with_stats() -> Result<()> {
-    let mock = mock_with("vendors", MockDirectory::generated(20, 1))?;
-    let served = setup(&mock)?
-        .env("DIRCACHE_INSTANCE_ID", "e2e-metrics")
-        .start()
-        .await?;
+    let (_mock, served) = serving_with("vendors", MockDirectory::generated(20, 1), |setup| {
+        setup.env("DIRCACHE_INSTANCE_ID", "e2e-metrics")
+    })
+    .await?;
     for _ in 0..3 {
-        assert_eq!(served.get_directory("vendors").await?.status, 200);
+        served.read_directory("vendors").await?;
     }
     assert_eq!(served.get_directory("nobody").await?.status, 404);
     let deleted = served

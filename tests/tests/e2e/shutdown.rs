@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use dircache_e2e::{
-    ADMIN_TOKEN, AUDIT_LOG, Answer, CLIENT_SECRET, Start, mock_builder, mock_with, setup,
+    ADMIN_TOKEN, AUDIT_LOG, Answer, CLIENT_SECRET, Start, mock_builder, serving_with, setup,
     start_mock,
 };
 use genesys_mock::MockDirectory;
@@ -68,17 +68,16 @@ fn the_timestamp_check_accepts_utc_rfc3339_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_sigterm_the_audit_log_holds_whole_json_lines() -> Result<()> {
-    let mock = mock_with("audited", MockDirectory::generated(25, 8))?;
-    let served = setup(&mock)?
-        .env("DIRCACHE_INSTANCE_ID", "e2e-instance-1")
-        .start()
-        .await?;
-    assert_eq!(served.get_directory("audited").await?.status, 200);
+    let (mock, served) = serving_with("audited", MockDirectory::generated(25, 8), |setup| {
+        setup.env("DIRCACHE_INSTANCE_ID", "e2e-instance-1")
+    })
+    .await?;
+    served.read_directory("audited").await?;
     let deleted = served
         .delete_directory("audited", Some(ADMIN_TOKEN))
         .await?;
     assert_eq!(deleted.status, 204);
-    assert_eq!(served.get_directory("audited").await?.status, 200);
+    served.read_directory("audited").await?;
     let hit = served.get_directory("audited").await?;
     assert_eq!(hit.header("x-cache"), Some("HIT"));
     mock.update_directory("audited", |entries| {

@@ -487,11 +487,9 @@ pub async fn peek_is_the_stored_copy_or_nothing(backend: Arc<dyn CacheBackend>) 
 /// The refresh lock has one holder at a time: a second acquire is refused, a wrong token
 /// neither extends nor releases it, and the holder's release frees it.
 pub async fn refresh_lock_excludes_until_released(backend: Arc<dyn CacheBackend>) {
-    let name = backend.name();
-    let Some(lock) = backend.refresh_lock() else {
+    let Some((name, lock, id)) = locking(&*backend, "conformance.lock-excludes") else {
         return;
     };
-    let id = DirectoryId::new("conformance.lock-excludes").expect("valid id");
     let lease = Duration::from_secs(10);
     let token = acquire_free(name, lock, &id, lease).await;
     assert!(
@@ -521,11 +519,9 @@ pub async fn refresh_lock_excludes_until_released(backend: Arc<dyn CacheBackend>
 
 /// A waiter on a held lock wakes when it is released, not when its timeout passes.
 pub async fn refresh_lock_waiters_wake_on_release(backend: Arc<dyn CacheBackend>) {
-    let name = backend.name();
-    let Some(lock) = backend.refresh_lock() else {
+    let Some((name, lock, id)) = locking(&*backend, "conformance.lock-wakes") else {
         return;
     };
-    let id = DirectoryId::new("conformance.lock-wakes").expect("valid id");
     let token = acquire_free(name, lock, &id, Duration::from_secs(30)).await;
     let timeout = Duration::from_secs(20);
     let started = tokio::time::Instant::now();
@@ -543,11 +539,9 @@ pub async fn refresh_lock_waiters_wake_on_release(backend: Arc<dyn CacheBackend>
 
 /// A lock whose holder died (never released) is free again once its lease has passed.
 pub async fn refresh_lock_of_a_dead_holder_expires(backend: Arc<dyn CacheBackend>) {
-    let name = backend.name();
-    let Some(lock) = backend.refresh_lock() else {
+    let Some((name, lock, id)) = locking(&*backend, "conformance.lock-expires") else {
         return;
     };
-    let id = DirectoryId::new("conformance.lock-expires").expect("valid id");
     let lease = Duration::from_millis(300);
     let _dead = acquire_free(name, lock, &id, lease).await;
     tokio::time::sleep(lease + Duration::from_millis(200)).await;
@@ -601,6 +595,19 @@ pub async fn invalidation_notices_reach_subscribers(backend: Arc<dyn CacheBacken
         also.is_ok(),
         "[{name}] a second subscriber did not hear the notice"
     );
+}
+
+/// The backend's name, its refresh lock (`None` for a backend without one) and the id `id`.
+fn locking<'a>(
+    backend: &'a dyn CacheBackend,
+    id: &str,
+) -> Option<(&'static str, &'a dyn RefreshLock, DirectoryId)> {
+    let lock = backend.refresh_lock()?;
+    Some((
+        backend.name(),
+        lock,
+        DirectoryId::new(id).expect("valid id"),
+    ))
 }
 
 /// Takes the lock of `id`, which must be free.
