@@ -188,6 +188,7 @@ mod tests {
                 .unwrap();
         let genesys = genesys_client::Error::Forbidden {
             directory_id: "vendors".into(),
+            grant: "routing:directory:read",
             correlation_id: Some("corr-7".into()),
             body: Some(body),
         };

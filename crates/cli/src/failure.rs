@@ -80,6 +80,7 @@ mod tests {
             directory_id: cache_core::DirectoryId::new("vendors").unwrap(),
             source: genesys_client::Error::Forbidden {
                 directory_id: "vendors".into(),
+                grant: "routing:directory:read",
                 correlation_id: Some("corr-42".into()),
                 body: None,
             }

@@ -94,6 +94,8 @@ impl fmt::Debug for GenesysClient {
 pub(crate) struct PageRequest<'a> {
     pub(crate) url: &'a Url,
     pub(crate) directory_id: &'a str,
+    /// The scope and permission the listing needs, named by a 403.
+    pub(crate) grant: &'static str,
     pub(crate) page: u32,
     pub(crate) if_none_match: Option<&'a str>,
     pub(crate) if_modified_since: Option<&'a str>,
@@ -159,6 +161,7 @@ impl Inner {
                 &headers,
                 &body,
                 request.directory_id,
+                request.grant,
             ));
         }
         let header = |name| {

@@ -152,7 +152,7 @@ impl GenesysClientBuilder {
                     "the OAuth client secret is required",
                 )
             })?;
-        validate_page_size(self.page_size)?;
+        validate_page_size(self.page_size, (1, MAX_PAGE_SIZE))?;
         let per_minute = NonZeroU32::new(self.requests_per_minute)
             .ok_or_else(|| config(ConfigField::RequestsPerMinute, "must be at least 1"))?;
         let burst = match self.rate_limit_burst {
@@ -273,14 +273,15 @@ pub(crate) fn env_setting(err: Error) -> Error {
     }
 }
 
-/// Refuses a page size outside 1..=500, the builder's or a fetch's own.
-pub(crate) fn validate_page_size(page_size: u32) -> Result<(), Error> {
-    if (1..=MAX_PAGE_SIZE).contains(&page_size) {
+/// Refuses a page size outside `low..=high` (1..=500 for the builder's), the builder's or a
+/// fetch's own.
+pub(crate) fn validate_page_size(page_size: u32, (low, high): (u32, u32)) -> Result<(), Error> {
+    if (low..=high).contains(&page_size) {
         Ok(())
     } else {
         Err(config(
             ConfigField::PageSize,
-            format!("page size must be 1..={MAX_PAGE_SIZE}, got {page_size}"),
+            format!("page size must be {low}..={high}, got {page_size}"),
         ))
     }
 }

@@ -80,11 +80,15 @@ pub enum Error {
         /// The Genesys error body, when it could be read.
         body: Option<ApiErrorBody>,
     },
-    /// The OAuth client lacks `routing:directory:read` (or division access) for this directory.
-    #[error("missing permission to read directory {directory_id:?} (HTTP 403; the OAuth client needs routing:directory:read){}", CorrelationSuffix(correlation_id.as_deref()))]
+    /// The OAuth client lacks the scope and permission of the directory's source (or division
+    /// access), e.g. `routing:directory:read`.
+    #[error("missing permission to read directory {directory_id:?} (HTTP 403; the OAuth client needs {grant}){}", CorrelationSuffix(correlation_id.as_deref()))]
     Forbidden {
         /// The directory asked for.
         directory_id: String,
+        /// The scope (and permission) its source needs, e.g. `routing:readonly;
+        /// routing:queue:view`.
+        grant: &'static str,
         /// `ININ-Correlation-Id` of the failing response.
         correlation_id: Option<String>,
         /// The Genesys error body, when it could be read.
@@ -278,6 +282,7 @@ mod tests {
         );
         let forbidden = Error::Forbidden {
             directory_id: "d".into(),
+            grant: "routing:directory:read",
             correlation_id: Some("c-1".into()),
             body: None,
         };

@@ -9,9 +9,9 @@ use url::Url;
 
 use crate::client::{GenesysClient, PageRequest, PageResponse};
 use crate::config::{join_path, validate_page_size};
-use crate::page::{Listing, with_page_number};
+use crate::page::{Listing as Page, with_page_number};
 use crate::retry::with_retries;
-use crate::{Entry, Error, Fingerprint, canonical_json, metrics};
+use crate::{Entry, Error, Fingerprint, Listing, PagingStyle, Source, canonical_json, metrics};
 
 /// Options for one [`GenesysClient::fetch_directory`] call.
 #[derive(Clone, Debug, Default)]
@@ -21,7 +21,8 @@ pub struct FetchOptions {
     pub if_none_match: Option<String>,
     /// A Last-Modified from an earlier snapshot: sent as `If-Modified-Since` on page 1.
     pub if_modified_since: Option<String>,
-    /// Overrides the client's page size for this call (1..=500).
+    /// Overrides the page size for this call (within the source's bounds; 1..=500 for
+    /// `routing_directory`).
     pub page_size: Option<u32>,
     /// Overrides the retry policy's total budget for this call, e.g. shorter for a caller that
     /// has a stale copy to fall back on.
@@ -131,6 +132,17 @@ enum Read {
     Torn(String),
 }
 
+/// One listing read: what every attempt from page 1 shares.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    directory_id: &'a str,
+    paging: PagingStyle,
+    grant: &'static str,
+    first: &'a Url,
+    options: &'a FetchOptions,
+    deadline: Instant,
+}
+
 /// What page 1 said about the version of the listing it belongs to.
 struct Version {
     etag: Option<String>,
@@ -161,18 +173,35 @@ impl Version {
 }
 
 impl GenesysClient {
-    /// Reads every entry of directory `directory_id`, following the pages, as one consistent
-    /// snapshot.
-    ///
-    /// With validators in `options`, page 1 is a conditional request and a 304 gives
-    /// [`FetchOutcome::NotModified`]. A directory that changes while it is read (a later page's
-    /// ETag, Last-Modified or total differs from page 1's, an entry id repeats across pages, or
-    /// the count differs from `total`) is read again from page 1, at most `snapshot_attempts`
-    /// times in all; a mixed list is never returned. Retryable failures are retried within the
-    /// retry budget, which covers the whole call.
+    /// Reads every entry of the seed's routing directory `directory_id`, following the pages,
+    /// as one consistent snapshot: [`GenesysClient::fetch_listing`] of
+    /// [`Listing::routing_directory`].
     pub async fn fetch_directory(
         &self,
         directory_id: &str,
+        options: &FetchOptions,
+    ) -> Result<FetchOutcome, Error> {
+        self.fetch_listing(directory_id, &Listing::routing_directory(), options)
+            .await
+    }
+
+    /// Reads every entity of `listing` (cached as directory `directory_id`, which is also the
+    /// path parameter of `routing_directory`), following its pages in its paging style, as one
+    /// consistent snapshot.
+    ///
+    /// The page size is `options`' (checked against the source's bounds), else the client's
+    /// for `routing_directory`, else the source's own (the largest it allows). With validators
+    /// in `options`, page 1 is a conditional request and a 304 gives
+    /// [`FetchOutcome::NotModified`]. A listing that changes while it is read (a later page's
+    /// ETag, Last-Modified or total differs from page 1's, an entity id repeats across pages,
+    /// or the count differs from `total`) is read again from page 1, at most
+    /// `snapshot_attempts` times in all; a mixed list is never returned. Retryable failures are
+    /// retried within the retry budget, which covers the whole call; a 403 names the scope and
+    /// permission the source needs.
+    pub async fn fetch_listing(
+        &self,
+        directory_id: &str,
+        listing: &Listing,
         options: &FetchOptions,
     ) -> Result<FetchOutcome, Error> {
         if directory_id.is_empty() || directory_id == "." || directory_id == ".." {
@@ -181,29 +210,40 @@ impl GenesysClient {
                 reason: "a directory id cannot be empty, \".\" or \"..\"",
             });
         }
-        let page_size = options.page_size.unwrap_or(self.inner.page_size);
-        validate_page_size(page_size)?;
+        let spec = listing.source().spec();
+        let page_size = match (options.page_size, listing.source()) {
+            (Some(size), _) => size,
+            (None, Source::RoutingDirectory) => self.inner.page_size,
+            (None, _) => spec.page_size,
+        };
+        validate_page_size(page_size, spec.page_size_bounds)?;
         let budget = options.retry_budget.unwrap_or(self.inner.retry.budget);
         let deadline = Instant::now() + budget;
 
-        let mut first = join_path(
-            &self.inner.api_base,
-            &format!(
-                "/api/v2/routing/directories/{}/entries",
-                utf8_percent_encode(directory_id, PATH_SEGMENT)
-            ),
-        );
+        let path = listing.path(directory_id, |value| {
+            utf8_percent_encode(value, PATH_SEGMENT).to_string()
+        });
+        let mut first = join_path(&self.inner.api_base, &path);
         first
             .query_pairs_mut()
-            .append_pair("pageSize", &page_size.to_string());
-        let first = with_page_number(&first, 1);
+            .extend_pairs(listing.query())
+            .append_pair(spec.page_size_parameter, &page_size.to_string());
+        let first = match spec.paging {
+            PagingStyle::PageNumber => with_page_number(&first, 1),
+            PagingStyle::NextUri | PagingStyle::Cursor => first,
+        };
+        let read = Reading {
+            directory_id,
+            paging: spec.paging,
+            grant: spec.grant,
+            first: &first,
+            options,
+            deadline,
+        };
 
         let attempts = self.inner.snapshot_attempts;
         for attempt in 1..=attempts {
-            match self
-                .read_once(directory_id, &first, options, deadline)
-                .await?
-            {
+            match self.read_once(&read).await? {
                 Read::Done(outcome) => return Ok(outcome),
                 Read::Torn(why) => {
                     tracing::warn!(
@@ -224,13 +264,15 @@ impl GenesysClient {
         })
     }
 
-    async fn read_once(
-        &self,
-        directory_id: &str,
-        first: &Url,
-        options: &FetchOptions,
-        deadline: Instant,
-    ) -> Result<Read, Error> {
+    async fn read_once(&self, read: &Reading<'_>) -> Result<Read, Error> {
+        let Reading {
+            directory_id,
+            paging,
+            grant,
+            first,
+            options,
+            deadline,
+        } = *read;
         let inner = &self.inner;
         let mut url = first.clone();
         let mut visited: HashSet<Url> = HashSet::from([first.clone()]);
@@ -244,6 +286,7 @@ impl GenesysClient {
             let request = PageRequest {
                 url: &url,
                 directory_id,
+                grant,
                 page: pages,
                 if_none_match: options.if_none_match.as_deref().filter(|_| pages == 1),
                 if_modified_since: options.if_modified_since.as_deref().filter(|_| pages == 1),
@@ -264,8 +307,8 @@ impl GenesysClient {
                 reason,
                 correlation_id: correlation_id.clone(),
             };
-            let listing = Listing::parse(&body)
-                .map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
+            let listing =
+                Page::parse(&body).map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
             drop(body);
 
             let version = Version {
@@ -285,7 +328,7 @@ impl GenesysClient {
                 }
             }
             let next = listing
-                .next_url(&url, &inner.api_base)
+                .next_url_in(paging, &url, &inner.api_base)
                 .map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
             entries.extend(listing.entities);
             let Some(next) = next else { break };

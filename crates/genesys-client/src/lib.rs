@@ -21,6 +21,7 @@ mod page;
 mod region;
 mod response;
 mod retry;
+mod source;
 mod url_safety;
 
 pub use backoff::Backoff;
@@ -35,4 +36,5 @@ pub use region::Region;
 pub use retry::{RetryPolicy, parse_retry_after};
 /// The secret type of [`GenesysClientBuilder::client_secret`], re-exported for convenience.
 pub use secrecy::SecretString;
+pub use source::{Listing, PagingStyle, Parameter, ParameterError, Source, SourceSpec};
 pub use url_safety::{is_loopback, redact_url};

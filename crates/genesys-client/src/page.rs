@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::Entry;
+use crate::{Entry, PagingStyle};
 
 /// The Genesys listing shape; every field but `entities` may be missing.
 #[derive(Debug, Deserialize)]
@@ -20,6 +20,16 @@ pub(crate) struct Listing {
     pub(crate) next_uri: Option<String>,
     #[serde(default)]
     pub(crate) next_page: Option<String>,
+    /// The cursors of a scan (`cursors.after` leads to the next page).
+    #[serde(default)]
+    pub(crate) cursors: Option<Cursors>,
+}
+
+/// The `cursors` object of a cursor scan.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Cursors {
+    #[serde(default)]
+    pub(crate) after: Option<String>,
 }
 
 impl Listing {
@@ -33,7 +43,23 @@ impl Listing {
     ///
     /// `current` is the URL this page came from. A link to another origin than `api_base` is
     /// refused: the bearer token must not follow it.
+    #[cfg(test)]
     pub(crate) fn next_url(&self, current: &Url, api_base: &Url) -> Result<Option<Url>, String> {
+        self.next_url_in(PagingStyle::PageNumber, current, api_base)
+    }
+
+    /// [`Listing::next_url`] for a listing paged in `style`: a `nextUri`-only listing or a
+    /// cursor scan ends on a page with no entities, and a scan without `nextUri` follows
+    /// `cursors.after` as its `cursor` parameter.
+    pub(crate) fn next_url_in(
+        &self,
+        style: PagingStyle,
+        current: &Url,
+        api_base: &Url,
+    ) -> Result<Option<Url>, String> {
+        if style != PagingStyle::PageNumber && self.entities.is_empty() {
+            return Ok(None);
+        }
         if let Some(uri) = non_empty(&self.next_uri) {
             return resolve(uri, api_base).map(Some);
         }
@@ -44,6 +70,10 @@ impl Listing {
             let mut next = current.clone();
             next.set_query(Some(page.trim_start_matches('?')));
             return Ok(Some(next));
+        }
+        if style == PagingStyle::Cursor {
+            let after = self.cursors.as_ref().and_then(|c| non_empty(&c.after));
+            return Ok(after.map(|after| with_query_value(current, "cursor", after)));
         }
         match (self.page_number, self.page_count) {
             (Some(number), Some(count)) if number < count => {
@@ -93,9 +123,14 @@ fn resolve(link: &str, api_base: &Url) -> Result<Url, String> {
 
 /// `url` with its `pageNumber` query parameter set to `number`, other parameters kept.
 pub(crate) fn with_page_number(url: &Url, number: u32) -> Url {
+    with_query_value(url, "pageNumber", &number.to_string())
+}
+
+/// `url` with its query parameter `name` set to `value` (last), other parameters kept.
+fn with_query_value(url: &Url, name: &str, value: &str) -> Url {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(key, _)| key != "pageNumber")
+        .filter(|(key, _)| key != name)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let mut next = url.clone();
@@ -105,7 +140,7 @@ pub(crate) fn with_page_number(url: &Url, number: u32) -> Url {
         for (key, value) in &pairs {
             query.append_pair(key, value);
         }
-        query.append_pair("pageNumber", &number.to_string());
+        query.append_pair(name, value);
     }
     next
 }

@@ -40,6 +40,7 @@ pub(crate) fn directory_error(
     headers: &HeaderMap,
     body: &[u8],
     directory_id: &str,
+    grant: &'static str,
 ) -> Error {
     let api_body = serde_json::from_slice::<ApiErrorBody>(body).ok();
     let correlation_id = correlation_id(headers, api_body.as_ref());
@@ -51,6 +52,7 @@ pub(crate) fn directory_error(
         },
         403 => Error::Forbidden {
             directory_id,
+            grant,
             correlation_id,
             body: api_body,
         },
@@ -82,31 +84,33 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("ININ-Correlation-Id", HeaderValue::from_static("corr-1"));
         let body = br#"{"message":"Missing permission","code":"missing.permissions","status":403,"contextId":"ctx"}"#;
-        match directory_error(403, &headers, body, "vendors") {
+        match directory_error(403, &headers, body, "vendors", "users:readonly") {
             Error::Forbidden {
                 directory_id,
+                grant,
                 correlation_id,
                 body: Some(body),
             } => {
                 assert_eq!(directory_id, "vendors");
+                assert_eq!(grant, "users:readonly");
                 assert_eq!(correlation_id.as_deref(), Some("corr-1"));
                 assert_eq!(body.code.as_deref(), Some("missing.permissions"));
             }
             other => panic!("{other:?}"),
         }
         // Without the header, the body's contextId stands in.
-        let err = directory_error(404, &HeaderMap::new(), br#"{"contextId":"ctx-9"}"#, "x");
+        let err = directory_error(404, &HeaderMap::new(), br#"{"contextId":"ctx-9"}"#, "x", "");
         assert!(matches!(err, Error::NotFound { .. }));
         assert_eq!(err.correlation_id(), Some("ctx-9"));
 
         let mut headers = HeaderMap::new();
         headers.insert("Genesys-Correlation-Id", HeaderValue::from_static("g-2"));
         headers.insert("Retry-After", HeaderValue::from_static("4"));
-        let err = directory_error(429, &headers, b"not json", "x");
+        let err = directory_error(429, &headers, b"not json", "x", "");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(4)));
         assert_eq!(err.correlation_id(), Some("g-2"));
 
-        let err = directory_error(500, &HeaderMap::new(), b"<html>", "x");
+        let err = directory_error(500, &HeaderMap::new(), b"<html>", "x", "");
         assert!(matches!(
             err,
             Error::Upstream {

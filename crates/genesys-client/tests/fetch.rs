@@ -5,25 +5,10 @@ mod support;
 use std::time::Duration;
 
 use genesys_mock::{GenesysMock, MockDirectory, Paging};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use genesys_client::{DirectorySnapshot, Error, FetchOptions, FetchOutcome, Fingerprint};
-use support::{client_for, directory_requests};
-
-fn modified(outcome: FetchOutcome) -> DirectorySnapshot {
-    match outcome {
-        FetchOutcome::Modified(snapshot) => snapshot,
-        FetchOutcome::NotModified => panic!("expected a snapshot, got NotModified"),
-    }
-}
-
-fn as_values(snapshot: &DirectorySnapshot) -> Vec<Value> {
-    snapshot
-        .entries
-        .iter()
-        .map(|e| Value::Object(e.fields().clone()))
-        .collect()
-}
+use genesys_client::{Error, FetchOptions, FetchOutcome, Fingerprint};
+use support::{as_values, client_for, directory_requests, modified};
 
 #[tokio::test]
 async fn every_paging_style_returns_every_entry() {

@@ -164,6 +164,7 @@ async fn a_403_costs_one_request_and_reports_missing_permission() {
     let err = fetch(&client, "d").await.unwrap_err();
     let Error::Forbidden {
         directory_id,
+        grant,
         correlation_id,
         body,
     } = &err
@@ -172,6 +173,7 @@ async fn a_403_costs_one_request_and_reports_missing_permission() {
     };
     let body = body.as_ref().expect("the Genesys error body");
     assert_eq!(directory_id, "d");
+    assert_eq!(*grant, "routing:directory:read");
     assert_eq!(body.code.as_deref(), Some("missing.permissions"));
     assert_eq!(body.status, Some(403));
     assert!(

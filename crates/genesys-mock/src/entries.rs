@@ -74,20 +74,42 @@ pub fn generate_entries(count: usize, seed: u64) -> Vec<Value> {
     (0..count).map(|index| entry(&mut rng, index)).collect()
 }
 
-/// One entry; `index` decides which optional fields are null or absent.
-pub(crate) fn entry(rng: &mut fastrand::Rng, index: usize) -> Value {
-    let id = uuid(rng);
-    let (name, handle) = if rng.u8(..5) == 0 {
+/// A generated person: the whole name, its given and family parts, and an ASCII handle for
+/// e-mail addresses.
+pub(crate) struct Person {
+    pub(crate) name: String,
+    pub(crate) given: String,
+    pub(crate) family: String,
+    pub(crate) handle: String,
+}
+
+/// A person, one in five written without a given/family split (the whole name is then both).
+pub(crate) fn person(rng: &mut fastrand::Rng) -> Person {
+    if rng.u8(..5) == 0 {
         let (name, handle) = WHOLE_NAMES[rng.usize(..WHOLE_NAMES.len())];
-        (name.to_owned(), handle.to_owned())
+        let (family, given) = name.split_once(' ').unwrap_or((name, ""));
+        Person {
+            name: name.to_owned(),
+            given: given.to_owned(),
+            family: family.to_owned(),
+            handle: handle.to_owned(),
+        }
     } else {
         let (given, given_ascii) = GIVEN_NAMES[rng.usize(..GIVEN_NAMES.len())];
         let (family, family_ascii) = FAMILY_NAMES[rng.usize(..FAMILY_NAMES.len())];
-        (
-            format!("{given} {family}"),
-            format!("{given_ascii}.{family_ascii}"),
-        )
-    };
+        Person {
+            name: format!("{given} {family}"),
+            given: given.to_owned(),
+            family: family.to_owned(),
+            handle: format!("{given_ascii}.{family_ascii}"),
+        }
+    }
+}
+
+/// One entry; `index` decides which optional fields are null or absent.
+pub(crate) fn entry(rng: &mut fastrand::Rng, index: usize) -> Value {
+    let id = uuid(rng);
+    let Person { name, handle, .. } = person(rng);
     let (division_id, division_name) = DIVISIONS[index % DIVISIONS.len()];
     let mut entry = json!({
         "id": id,

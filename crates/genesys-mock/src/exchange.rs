@@ -61,7 +61,10 @@ impl Exchange {
         let allowed = shared.config.allowed();
         let (response, delay) = {
             let mut state = shared.lock();
-            let is_api = matches!(self.kind, RequestKind::Directory(_));
+            let is_api = matches!(
+                self.kind,
+                RequestKind::Directory(_) | RequestKind::Listing(_)
+            );
             let admission = is_api.then(|| state.window.admit(self.at));
             let fault = state.faults.take(&self.kind);
             let (mut response, status, delay) = match fault

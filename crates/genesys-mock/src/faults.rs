@@ -16,17 +16,20 @@ use crate::stats::{RequestKind, STATUS_DROPPED};
 pub enum Target {
     /// `POST /oauth/token`.
     Token,
-    /// The entries endpoint of any directory.
+    /// The entries endpoint of any directory, and every org listing.
     AnyDirectory,
     /// The entries endpoint of the directory with this (decoded) id.
     Directory(String),
+    /// The org listing at this path ([`MockSource::path`](crate::MockSource::path)).
+    Listing(String),
 }
 
 impl Target {
     fn matches(&self, kind: &RequestKind) -> bool {
         match (self, kind) {
             (Target::Token, RequestKind::Token) => true,
-            (Target::AnyDirectory, RequestKind::Directory(_)) => true,
+            (Target::AnyDirectory, RequestKind::Directory(_) | RequestKind::Listing(_)) => true,
+            (Target::Listing(wanted), RequestKind::Listing(path)) => wanted == path,
             (Target::Directory(wanted), RequestKind::Directory(id)) => wanted == id,
             _ => false,
         }
@@ -222,7 +225,9 @@ fn dropped_connection() -> Response<Body> {
 fn malformed(kind: &RequestKind, correlation: &str) -> Response<Body> {
     let body = match kind {
         RequestKind::Token => r#"{"access_token":"eyJhbGciOi"#.to_owned(),
-        RequestKind::Directory(_) => r#"{"entities":[{"id":"5f2b8c1e-"#.to_owned(),
+        RequestKind::Directory(_) | RequestKind::Listing(_) => {
+            r#"{"entities":[{"id":"5f2b8c1e-"#.to_owned()
+        }
     };
     raw_response(StatusCode::OK, body.into_bytes(), correlation)
 }

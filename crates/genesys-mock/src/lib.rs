@@ -9,9 +9,12 @@ mod faults;
 mod form;
 mod listing;
 mod mock;
+mod org;
+mod org_listing;
 mod ratelimit;
 mod response;
 mod server;
+mod sources;
 mod state;
 mod stats;
 
@@ -19,6 +22,7 @@ pub use directory::{MockDirectory, Paging};
 pub use entries::generate_entries;
 pub use faults::{Fault, RetryAfter, Target};
 pub use mock::{GenesysMock, MockBuilder};
+pub use sources::MockSource;
 pub use stats::{MockStats, RecordedRequest, RequestKind, STATUS_DROPPED};
 
 #[cfg(test)]

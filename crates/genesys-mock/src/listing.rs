@@ -40,28 +40,25 @@ pub(crate) async fn entries(
     let at = exchange.at;
     exchange
         .run(&shared, |state, correlation| {
-            let authorized = authorization(&headers).is_some_and(|(scheme, token)| {
-                scheme.eq_ignore_ascii_case("bearer")
-                    && state
-                        .tokens
-                        .is_valid(token, at, shared.config.token_lifetime)
-            });
-            if !authorized {
+            if !is_authorized(state, &shared, &headers, at) {
                 return genesys_status(401, correlation);
             }
             let page_size = match parameter(
                 "pageSize",
                 page_size.as_deref(),
                 DEFAULT_PAGE_SIZE,
-                MAX_PAGE_SIZE,
+                (1, MAX_PAGE_SIZE),
             ) {
                 Ok(size) => size,
                 Err(message) => return genesys_error(400, "bad.request", &message, correlation),
             };
-            let page_number = match parameter("pageNumber", page_number.as_deref(), 1, u32::MAX) {
-                Ok(number) => number,
-                Err(message) => return genesys_error(400, "bad.request", &message, correlation),
-            };
+            let page_number =
+                match parameter("pageNumber", page_number.as_deref(), 1, (1, u32::MAX)) {
+                    Ok(number) => number,
+                    Err(message) => {
+                        return genesys_error(400, "bad.request", &message, correlation);
+                    }
+                };
             let if_none_match = headers.get("if-none-match").and_then(|v| v.to_str().ok());
             let if_modified_since = headers
                 .get("if-modified-since")
@@ -93,18 +90,38 @@ pub(crate) async fn entries(
         .await
 }
 
-/// A paging parameter: `default` when absent or empty, else a whole number in `1..=max`.
-fn parameter(name: &str, raw: Option<&str>, default: u32, max: u32) -> Result<u32, String> {
+/// Whether the request carries a bearer token this mock issued and that has not expired.
+pub(crate) fn is_authorized(
+    state: &State,
+    shared: &Shared,
+    headers: &HeaderMap,
+    at: std::time::Instant,
+) -> bool {
+    authorization(headers).is_some_and(|(scheme, token)| {
+        scheme.eq_ignore_ascii_case("bearer")
+            && state
+                .tokens
+                .is_valid(token, at, shared.config.token_lifetime)
+    })
+}
+
+/// A paging parameter: `default` when absent or empty, else a whole number in `min..=max`.
+pub(crate) fn parameter(
+    name: &str,
+    raw: Option<&str>,
+    default: u32,
+    (min, max): (u32, u32),
+) -> Result<u32, String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default),
         Some(raw) => raw
             .parse::<u32>()
             .ok()
-            .filter(|value| (1..=max).contains(value))
+            .filter(|value| (min..=max).contains(value))
             .ok_or_else(|| {
                 format!(
                     "The value [{raw}] is not valid for {name}: \
-                     it must be a whole number from 1 to {max}."
+                     it must be a whole number from {min} to {max}."
                 )
             }),
     }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::directory::{MockDirectory, StoredDirectory};
 use crate::faults::{Fault, Target};
 use crate::server::Server;
+use crate::sources::MockSource;
 use crate::state::{Config, PageChange, Shared};
 use crate::stats::{MockStats, RecordedRequest};
 
@@ -115,6 +116,44 @@ impl GenesysMock {
             .directories
             .get(id)
             .map(|stored| stored.directory.entries().to_vec())
+    }
+
+    /// Creates (or replaces) the org listing `source` with `entities`, served in its own paging
+    /// style; [`MockSource::generated`] makes realistic ones.
+    pub fn put_listing(&self, source: &MockSource, entities: Vec<Value>) {
+        self.shared.lock().listings.insert(source.path(), entities);
+    }
+
+    /// The current entities of the org listing `source`.
+    pub fn listing_entities(&self, source: &MockSource) -> Option<Vec<Value>> {
+        self.shared.lock().listings.get(&source.path()).cloned()
+    }
+
+    /// Changes the entities of the org listing `source` in place, with the mock's state locked
+    /// (`change` must not call back into this mock); an absent listing starts empty.
+    pub fn update_listing(&self, source: &MockSource, change: impl FnOnce(&mut Vec<Value>)) {
+        change(
+            self.shared
+                .lock()
+                .listings
+                .entry(source.path())
+                .or_default(),
+        );
+    }
+
+    /// Makes the next `times` requests for the org listing `source` answer `fault`.
+    pub fn fail_listing(&self, source: &MockSource, fault: Fault, times: u32) {
+        self.inject(Target::Listing(source.path()), fault, times);
+    }
+
+    /// After page `after_page` of the org listing `source` is served, one new entity is added
+    /// at its front, `times` times: a user added while a client reads the pages.
+    pub fn add_between_pages(&self, source: &MockSource, after_page: u32, times: u32) {
+        self.shared.lock().changes.push(PageChange {
+            id: source.path(),
+            after_page,
+            remaining: times,
+        });
     }
 
     /// Queues `fault` for the next `times` requests matching `target`. Rules are consumed in

@@ -103,8 +103,12 @@ impl Drop for Server {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/oauth/token", post(crate::auth::token))
+    let org = crate::sources::ROUTES
+        .iter()
+        .fold(Router::new(), |router, path| {
+            router.route(path, get(crate::org_listing::listing))
+        });
+    org.route("/oauth/token", post(crate::auth::token))
         .route(
             "/api/v2/routing/directories/{directory_id}/entries",
             get(crate::listing::entries),

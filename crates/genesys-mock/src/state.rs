@@ -39,7 +39,8 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// A scheduled torn read: after page `after_page` of `id` is served, the directory changes.
+/// A scheduled torn read: after page `after_page` of `id` (a directory id, or an org listing's
+/// path) is served, the directory or listing changes.
 #[derive(Debug)]
 pub(crate) struct PageChange {
     pub(crate) id: String,
@@ -51,6 +52,8 @@ pub(crate) struct PageChange {
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) directories: HashMap<String, StoredDirectory>,
+    /// The org listings' entities, by [`MockSource::path`](crate::MockSource::path).
+    pub(crate) listings: HashMap<String, Vec<serde_json::Value>>,
     pub(crate) tokens: TokenStore,
     pub(crate) faults: FaultQueue,
     pub(crate) changes: Vec<PageChange>,
@@ -92,6 +95,7 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Self {
         let state = State {
             directories: HashMap::new(),
+            listings: HashMap::new(),
             tokens: TokenStore::default(),
             faults: FaultQueue::default(),
             changes: Vec::new(),

@@ -14,6 +14,9 @@ pub enum RequestKind {
     Token,
     /// `GET /api/v2/routing/directories/{id}/entries`, with the decoded directory id.
     Directory(String),
+    /// An org listing ([`MockSource`](crate::MockSource)), by the path requested (the plain
+    /// contacts listing has its own path).
+    Listing(String),
 }
 
 /// One request the mock served, as a test wants to see it: never a credential or a token.
@@ -50,12 +53,19 @@ pub struct MockStats {
     pub by_status: BTreeMap<u16, u64>,
     /// Directory requests by directory id and status.
     pub by_directory_status: BTreeMap<(String, u16), u64>,
+    /// Org listing requests by path (every status).
+    pub by_listing: BTreeMap<String, u64>,
 }
 
 impl MockStats {
     /// Directory requests served for `id`.
     pub fn requests_for(&self, id: &str) -> u64 {
         self.by_directory.get(id).copied().unwrap_or(0)
+    }
+
+    /// Requests served for the org listing `source`.
+    pub fn requests_for_listing(&self, source: &crate::MockSource) -> u64 {
+        self.by_listing.get(&source.path()).copied().unwrap_or(0)
     }
 
     /// Requests answered with `status`, token and directory requests together.
@@ -75,6 +85,7 @@ impl MockStats {
                     .entry((id.clone(), request.status))
                     .or_default() += 1;
             }
+            RequestKind::Listing(path) => *self.by_listing.entry(path.clone()).or_default() += 1,
         }
     }
 }

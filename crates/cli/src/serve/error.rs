@@ -192,6 +192,7 @@ mod tests {
             (
                 upstream(genesys_client::Error::Forbidden {
                     directory_id: "d".into(),
+                    grant: "routing:directory:read",
                     correlation_id: Some("c-403".into()),
                     body: None,
                 }),

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use genesys_client::{GenesysClient, GenesysClientBuilder};
+use genesys_client::{DirectorySnapshot, FetchOutcome, GenesysClient, GenesysClientBuilder};
 use genesys_mock::{GenesysMock, RequestKind};
+use serde_json::Value;
 
 /// testkit's client builder for `mock` with a 20 s retry budget: the longest fault plan of
 /// these tests (persistent 503s) ends inside it.
@@ -30,5 +31,35 @@ pub(crate) fn directory_requests(mock: &GenesysMock) -> Vec<(Option<u32>, u16, I
         .into_iter()
         .filter(|r| matches!(r.kind, RequestKind::Directory(_)))
         .map(|r| (r.page_number, r.status, r.at))
+        .collect()
+}
+
+/// The page sizes (`pageSize`, or `limit` of a scan) of the org listing requests `mock`
+/// recorded, in order.
+#[allow(dead_code, reason = "each test file uses its own part of the support")]
+pub(crate) fn listing_page_sizes(mock: &GenesysMock) -> Vec<Option<u32>> {
+    mock.requests()
+        .into_iter()
+        .filter(|r| matches!(r.kind, RequestKind::Listing(_)))
+        .map(|r| r.page_size)
+        .collect()
+}
+
+/// The snapshot of a fetch that must have read the listing.
+#[allow(dead_code, reason = "each test file uses its own part of the support")]
+pub(crate) fn modified(outcome: FetchOutcome) -> DirectorySnapshot {
+    match outcome {
+        FetchOutcome::Modified(snapshot) => snapshot,
+        FetchOutcome::NotModified => panic!("expected a snapshot, got NotModified"),
+    }
+}
+
+/// A snapshot's entries as the JSON values upstream sent.
+#[allow(dead_code, reason = "each test file uses its own part of the support")]
+pub(crate) fn as_values(snapshot: &DirectorySnapshot) -> Vec<Value> {
+    snapshot
+        .entries
+        .iter()
+        .map(|e| Value::Object(e.fields().clone()))
         .collect()
 }
