@@ -90,6 +90,7 @@ impl DirectoryCache {
         {
             return Ok(self.hit(directory, now));
         }
+        pipeline.declared(id)?;
         let cached = match backend.get(id).await {
             Ok(cached) => cached,
             Err(e) => {

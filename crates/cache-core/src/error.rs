@@ -37,6 +37,13 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
+    /// An id the source refuses outright (not declared, under `undeclared = "refuse"`):
+    /// answered before any I/O.
+    #[error("directory `{directory_id}` is not declared (undeclared ids are refused)")]
+    UnknownDirectory {
+        /// The directory.
+        directory_id: DirectoryId,
+    },
     /// The source (Genesys) failed and no usable cached copy was at hand.
     #[error("fetching directory `{directory_id}` from upstream failed")]
     Upstream {

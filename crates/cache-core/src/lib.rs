@@ -11,6 +11,7 @@ mod flight;
 mod listener;
 mod memory;
 mod metrics;
+mod org_directories;
 mod pipeline;
 mod refresh;
 mod source;
@@ -39,8 +40,9 @@ pub use listener::{
 };
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 pub use metrics::describe_metrics;
+pub use org_directories::{DeclaredDirectory, OrgDirectories, Undeclared};
 pub use refresh::RefreshKind;
-pub use source::DirectorySource;
+pub use source::{Declaration, DirectorySource};
 pub use source_error::{SourceError, SourceErrorKind};
 pub use stats::{CacheStats, Outcome};
 pub use ttl::{Ttl, TtlMatrix};

@@ -29,6 +29,23 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
+    /// What the source says `id` is; an id it refuses is [`Error::UnknownDirectory`].
+    pub(crate) fn declared(&self, id: &DirectoryId) -> Result<crate::Declaration, Error> {
+        self.source
+            .declaration(id)
+            .ok_or_else(|| Error::UnknownDirectory {
+                directory_id: id.clone(),
+            })
+    }
+
+    /// The limits `id` is cached under: its source's own entry limit, else the cache's.
+    pub(crate) fn limits_of(&self, id: &DirectoryId) -> Limits {
+        match self.source.declaration(id).and_then(|d| d.max_entries) {
+            Some(max_entries) => Limits { max_entries },
+            None => self.limits,
+        }
+    }
+
     /// Tells other instances to drop their in-process copy of `id`.
     pub(crate) async fn publish_invalidation(&self, id: &DirectoryId) {
         if let Some(notices) = self.backend.invalidations()

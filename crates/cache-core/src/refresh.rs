@@ -229,7 +229,7 @@ impl Pipeline {
                     ttl,
                     now,
                     directive,
-                    self.limits,
+                    self.limits_of(id),
                 )?;
                 Ok((directory, kind))
             }

@@ -89,6 +89,7 @@ impl DirectoryCache {
     /// audited. Nothing cached: the directory is filled.
     pub async fn verify(&self, id: &DirectoryId) -> Result<VerifyReport, Error> {
         let pipeline = &*self.inner.pipeline;
+        pipeline.declared(id)?;
         let cached = match pipeline.backend.get(id).await {
             Ok(cached) => cached,
             Err(e) => {

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use audit::{AuditWriter, Auditor, JsonLinesSink};
 use cache_core::{
-    BackendField, CacheBackend, Clock, ConfigField, DirectoryCache, MemoryBackend, WebhookField,
-    WebhookListener,
+    BackendField, CacheBackend, Clock, ConfigField, DirectoryCache, MemoryBackend, OrgDirectories,
+    WebhookField, WebhookListener,
 };
 use cache_redis::{RedisBackend, TieredBackend};
+
+use crate::directories::DirectoriesReport;
 use genesys_client::GenesysClient;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::{ExposeSecret, SecretString};
@@ -37,6 +39,8 @@ pub(crate) struct App {
     pub(crate) instance_id: String,
     /// `memory` or `redis`.
     pub(crate) backend_name: &'static str,
+    /// The declared directories (`dircache directories`, `/v1/directories`).
+    pub(crate) directories: Arc<DirectoriesReport>,
     audit_writer: Option<AuditWriter>,
 }
 
@@ -64,8 +68,12 @@ impl App {
         // One clock decides freshness and retention in the pipeline and every tier.
         let clock = Clock::new();
         let backend = backend(config, &auditor, clock).await?;
+        let mut directories = OrgDirectories::new(client).undeclared(config.directories.undeclared);
+        for directory in &config.directories.declared {
+            directories = directories.declare(directory.id.clone(), directory.declared.clone());
+        }
         let mut builder = DirectoryCache::builder()
-            .source(client)
+            .source(directories)
             .shared_backend(backend)
             .clock(clock)
             .ttl(config.ttl.clone())
@@ -92,6 +100,7 @@ impl App {
             metrics,
             instance_id: config.instance_id.clone(),
             backend_name: config.backend.value.name(),
+            directories: Arc::new(DirectoriesReport::of(config)),
             audit_writer,
         })
     }

@@ -61,6 +61,12 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = ReportOutput::Text)]
         output: ReportOutput,
     },
+    /// List the declared directories: source, parameters, TTL and entry limit.
+    Directories {
+        /// `table` or `json` (the document of `GET /v1/directories`).
+        #[arg(long, value_enum, default_value_t = GetOutput::Table)]
+        output: GetOutput,
+    },
     /// Run the HTTP sidecar.
     // Its flag, `--listen`, comes from the settings' declaration, like every setting's.
     Serve,

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 #[cfg(feature = "demo")]
 mod demo;
+mod directories;
 mod failure;
 mod report;
 mod serve;

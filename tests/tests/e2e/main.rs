@@ -9,4 +9,5 @@ mod oneshot;
 mod operations;
 mod redis;
 mod shutdown;
+mod sources;
 mod upstream;

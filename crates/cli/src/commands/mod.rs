@@ -1,6 +1,7 @@
 //! The one-shot commands (`get`, `warm`, `invalidate`, `verify`, `stats`): the same pipeline
 //! as `serve`, run once. With the memory backend each starts from an empty cache.
 
+mod directories;
 mod get;
 mod invalidate;
 mod stats;
@@ -24,6 +25,7 @@ enum Task {
     Invalidate(DirectoryId),
     Verify(DirectoryId, ReportOutput),
     Stats(ReportOutput),
+    Directories(GetOutput),
 }
 
 impl Task {
@@ -45,6 +47,7 @@ impl Task {
             Command::Invalidate { id } => Task::Invalidate(directory_id(id)?),
             Command::Verify { id, output } => Task::Verify(directory_id(id)?, *output),
             Command::Stats { output } => Task::Stats(*output),
+            Command::Directories { output } => Task::Directories(*output),
             Command::Serve | Command::Demo => {
                 return Err(Failure::Usage(
                     "serve and demo are not one-shot commands".to_owned(),
@@ -65,6 +68,7 @@ pub(crate) async fn run(command: &Command, config: &Config) -> Result<(), Failur
         Task::Invalidate(id) => invalidate::run(&app, &id).await,
         Task::Verify(id, output) => verify::run(&app, &id, output).await,
         Task::Stats(output) => stats::run(&app, output).await,
+        Task::Directories(output) => directories::run(&app, output),
     };
     let flushed = app.shutdown().await;
     result.and(flushed)

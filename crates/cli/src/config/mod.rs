@@ -2,6 +2,7 @@
 //! file, which beats the defaults; every refusal names the setting as the user wrote it.
 
 mod declare;
+mod directories;
 mod file;
 mod secret;
 mod setting;
@@ -17,6 +18,7 @@ use cache_core::{DirectoryId, Limits, Ttl, TtlMatrix};
 use genesys_client::Region;
 use secrecy::{ExposeSecret, SecretString};
 
+pub(crate) use directories::Directories;
 use file::{FileSecret, Switch};
 use secret::{SecretSource, first_secret};
 pub(crate) use setting::{FileConfig, Layer, Setting};
@@ -182,6 +184,8 @@ pub(crate) struct Config {
     pub(crate) admin_token: Option<SecretString>,
     pub(crate) instance_id: String,
     pub(crate) webhooks: Vec<WebhookSettings>,
+    /// `[directories.<id>]` and `[cache] undeclared`.
+    pub(crate) directories: Directories,
 }
 
 impl Config {
@@ -190,8 +194,19 @@ impl Config {
     pub(crate) fn resolve(inputs: &Inputs, upstream: Upstream) -> Result<Config, ConfigError> {
         let pick = Picker { inputs };
         let genesys = resolve_genesys(&pick, upstream)?;
-        let ttl = resolve_ttl(&pick)?;
+        let mut ttl = resolve_ttl(&pick)?;
         let (limits, stale_if_error) = resolve_cache(&pick)?;
+        let file = &inputs.file;
+        let cache_limit_set =
+            pick.given(Setting::MaxEntries).is_some() || file.cache.max_entries.is_some();
+        let undeclared = pick.text(Setting::Undeclared, file.cache.undeclared.as_ref())?;
+        let directories = directories::resolve(
+            &file.directories,
+            &file.ttl.directories,
+            undeclared,
+            cache_limit_set.then_some(limits),
+            &mut ttl,
+        )?;
         let backend = resolve_backend(&pick)?;
         let audit = resolve_audit(&pick)?;
         let (listen, admin_token, instance_id) = resolve_serve(&pick)?;
@@ -207,6 +222,7 @@ impl Config {
             admin_token,
             instance_id,
             webhooks,
+            directories,
         })
     }
 }

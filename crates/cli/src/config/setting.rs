@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use super::declare::settings;
+use super::directories::DirectoryTable;
 use super::file::{FileSecret, Switch, WebhookTable};
 
 settings! {
@@ -43,6 +44,9 @@ settings! {
         MaxEntries max_entries: i64 = "DIRCACHE_MAX_ENTRIES", flag "N";
         /// How long after expiry a copy is served while upstream fails [default: 3600].
         StaleIfError stale_if_error: i64 = "DIRCACHE_STALE_IF_ERROR", flag "SECONDS";
+        /// What an id no [directories.<id>] table declares is: routing_directory (the seed's
+        /// listing) or refuse (404 unknown_directory) [default: routing_directory].
+        Undeclared undeclared: String = "DIRCACHE_UNDECLARED", flag "routing_directory|refuse";
         /// Cache backend: memory or redis [default: memory].
         Backend backend: String = "DIRCACHE_BACKEND", flag "BACKEND";
     }
@@ -76,6 +80,8 @@ settings! {
     }
     + /// `[[webhooks]]`: the change listeners.
     webhooks: Vec<WebhookTable>;
+    + /// `[directories.<id>]`: the declared directories (SPEC §7).
+    directories: BTreeMap<String, DirectoryTable>;
 }
 
 impl Setting {

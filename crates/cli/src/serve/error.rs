@@ -82,6 +82,9 @@ impl ApiError {
                 "too_many_entries",
                 message,
             ),
+            cache_core::Error::UnknownDirectory { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_directory", message)
+            }
             cache_core::Error::Upstream { source, .. } => {
                 let (status, code) = match source.kind() {
                     SourceErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
@@ -188,6 +191,13 @@ mod tests {
                 },
                 422,
                 "too_many_entries",
+            ),
+            (
+                cache_core::Error::UnknownDirectory {
+                    directory_id: DirectoryId::new("d").unwrap(),
+                },
+                404,
+                "unknown_directory",
             ),
             (
                 upstream(genesys_client::Error::Forbidden {

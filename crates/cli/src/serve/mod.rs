@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, spawn_metrics_upkeep};
 use crate::config::Config;
+use crate::directories::DirectoriesReport;
 use crate::failure::Failure;
 use auth::AdminAuth;
 pub(crate) use shutdown::ShutdownSignal;
@@ -36,6 +37,7 @@ struct Shared {
     admin: AdminAuth,
     backend: &'static str,
     instance_id: String,
+    directories: Arc<DirectoriesReport>,
 }
 
 impl ServeState {
@@ -48,6 +50,7 @@ impl ServeState {
                 admin: AdminAuth::new(admin_token),
                 backend: app.backend_name,
                 instance_id: app.instance_id.clone(),
+                directories: Arc::clone(&app.directories),
             }),
         }
     }
@@ -71,6 +74,10 @@ impl ServeState {
     fn instance_id(&self) -> &str {
         &self.shared.instance_id
     }
+
+    fn directories(&self) -> &DirectoriesReport {
+        &self.shared.directories
+    }
 }
 
 /// Every route of the API, with the request log.
@@ -81,6 +88,7 @@ pub(crate) fn router(state: ServeState) -> Router {
             get(routes::get_directory).delete(routes::invalidate),
         )
         .route("/v1/directories/{id}/verify", post(routes::verify))
+        .route("/v1/directories", get(routes::directories))
         .route("/v1/stats", get(routes::stats))
         .route("/metrics", get(routes::metrics))
         .route("/healthz", get(routes::healthz))

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::ServeState;
 use super::error::ApiError;
+use crate::directories::DirectoriesReport;
 use crate::report::StatsReport;
 
 /// `X-Cache`.
@@ -135,6 +136,11 @@ pub(crate) async fn stats(State(state): State<ServeState>) -> Json<StatsReport> 
         state.backend(),
         state.instance_id(),
     ))
+}
+
+/// `GET /v1/directories`: the declared directories, as `dircache directories --output json`.
+pub(crate) async fn directories(State(state): State<ServeState>) -> Json<DirectoriesReport> {
+    Json(state.directories().clone())
 }
 
 /// `GET /metrics`: the Prometheus text format.
