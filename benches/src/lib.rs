@@ -6,6 +6,7 @@ mod load;
 mod raw;
 mod record;
 mod rss;
+mod serve_growth;
 mod static_app;
 mod upstream;
 
@@ -15,5 +16,6 @@ pub use load::{Load, Throughput};
 pub use raw::RawFetch;
 pub use record::{BENCH_DIR_ENV, record};
 pub use rss::resident_bytes;
+pub use serve_growth::{Growth, json_size};
 pub use static_app::{STATIC_LISTENING, static_app};
 pub use upstream::{DIRECTORY, ENTRIES, PAGE_SIZE, Upstream, runtime};

@@ -2,6 +2,7 @@
 //! each in its own paging style, page sizes out of bounds refused with the real 400, the plain
 //! contacts listing capped at 1,000 records, and a user added between pages on request.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -82,13 +83,15 @@ pub(crate) async fn listing(
                 return page_response(&[], &path, &query, paging, size, number, correlation);
             };
             let state_filter = form_value(&query, "state").filter(|_| source == MockSource::Users);
-            let entities: Vec<Value> = match state_filter.as_deref() {
-                None | Some("any") => stored.clone(),
-                Some(wanted @ ("active" | "inactive" | "deleted")) => stored
-                    .iter()
-                    .filter(|e| e["state"] == wanted)
-                    .cloned()
-                    .collect(),
+            let entities: Cow<'_, [Value]> = match state_filter.as_deref() {
+                None | Some("any") => Cow::Borrowed(stored),
+                Some(wanted @ ("active" | "inactive" | "deleted")) => Cow::Owned(
+                    stored
+                        .iter()
+                        .filter(|e| e["state"] == wanted)
+                        .cloned()
+                        .collect(),
+                ),
                 Some(other) => return bad(format!("The value [{other}] is not valid for state.")),
             };
             let start = match paging {

@@ -113,20 +113,47 @@ fn bad_directories_tables_are_refused_naming_the_key() -> Result<()> {
     let mock = start_mock()?;
     let queue = "[directories.q]\nsource = \"queue_members\"\n";
     let cases = [
-        ("[directories.q]\nttl = 60\n".to_owned(), "directories.q.source:"),
-        ("[directories.q]\nsource = \"contacts\"\n".to_owned(), "directories.q.source:"),
+        (
+            "[directories.q]\nttl = 60\n".to_owned(),
+            "directories.q.source:",
+        ),
+        (
+            "[directories.q]\nsource = \"contacts\"\n".to_owned(),
+            "directories.q.source:",
+        ),
         (queue.to_owned(), "directories.q.queue_id:"),
-        (format!("{queue}queue_id = \"a/b\"\n"), "directories.q.queue_id:"),
-        (format!("{queue}queue_id = \"q1\"\ngroup_id = \"g1\"\n"), "directories.q.group_id:"),
-        (format!("{queue}queue_id = \"q1\"\nttl = 5\n"), "directories.q.ttl:"),
-        (format!("{queue}queue_id = \"q1\"\nmax_entries = 0\n"), "directories.q.max_entries:"),
-        (format!("{queue}queue_id = \"q1\"\nqueueid = \"x\"\n"), "directories.q.queueid"),
-        ("[directories.u]\nsource = \"users\"\nstate = \"gone\"\n".to_owned(), "directories.u.state:"),
+        (
+            format!("{queue}queue_id = \"a/b\"\n"),
+            "directories.q.queue_id:",
+        ),
+        (
+            format!("{queue}queue_id = \"q1\"\ngroup_id = \"g1\"\n"),
+            "directories.q.group_id:",
+        ),
+        (
+            format!("{queue}queue_id = \"q1\"\nttl = 5\n"),
+            "directories.q.ttl:",
+        ),
+        (
+            format!("{queue}queue_id = \"q1\"\nmax_entries = 0\n"),
+            "directories.q.max_entries:",
+        ),
+        (
+            format!("{queue}queue_id = \"q1\"\nqueueid = \"x\"\n"),
+            "directories.q.queueid",
+        ),
+        (
+            "[directories.u]\nsource = \"users\"\nstate = \"gone\"\n".to_owned(),
+            "directories.u.state:",
+        ),
         (
             format!("{queue}queue_id = \"q1\"\nttl = 60\n[ttl.directories]\nq = 120\n"),
             "directories.q.ttl:",
         ),
-        ("[cache]\nundeclared = \"maybe\"\n".to_owned(), "cache.undeclared:"),
+        (
+            "[cache]\nundeclared = \"maybe\"\n".to_owned(),
+            "cache.undeclared:",
+        ),
     ];
     for (toml, setting) in cases {
         let setup = setup(&mock)?.config_file(&toml)?;
