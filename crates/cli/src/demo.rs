@@ -5,18 +5,22 @@
 use std::hash::{BuildHasher, RandomState};
 use std::time::Instant;
 
-use genesys_mock::{GenesysMock, MockDirectory};
+use genesys_mock::{GenesysMock, MockDirectory, MockSource};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::app::App;
-use crate::config::{Config, Inputs, Layer, Setting, Upstream};
+use crate::config::{Config, FileConfig, Inputs, Layer, Setting, Upstream};
 use crate::failure::Failure;
 use crate::serve::{ServeState, bind, router};
 
-/// The directory the tour reads.
+/// The directory the tour reads: the seed's routing directory.
 const DIRECTORY: &str = "external_vendors";
+/// A directory of a real-shaped source, declared beside it: one queue's members.
+const QUEUE_DIRECTORY: &str = "support_queue";
+/// The queue whose members it holds.
+const QUEUE_ID: &str = "5f0b8b3c-9d1e-4c2a-8f6b-0a1b2c3d4e5f";
 
 /// Runs the tour and prints it.
 pub(crate) async fn run() -> Result<(), Failure> {
@@ -26,6 +30,12 @@ pub(crate) async fn run() -> Result<(), Failure> {
         DIRECTORY,
         MockDirectory::generated(480, 42).validators(true),
     );
+    let members = MockSource::QueueMembers(QUEUE_ID.into());
+    mock.put_listing(&members, members.generated(230, 42));
+    let declared = format!(
+        "[directories.{QUEUE_DIRECTORY}]\nsource = \"queue_members\"\nqueue_id = \"{QUEUE_ID}\"\n"
+    );
+    let file = FileConfig::parse(&declared, std::path::Path::new("demo.toml"), "demo")?;
     // A fresh token per run: the demo server listens on loopback only, but is a real server.
     let token = format!(
         "demo-{:016x}{:016x}",
@@ -45,6 +55,7 @@ pub(crate) async fn run() -> Result<(), Failure> {
     let config = Config::resolve(
         &Inputs {
             env,
+            file,
             ..Inputs::default()
         },
         Upstream::NotNeeded,
@@ -185,6 +196,35 @@ impl Tour<'_> {
             stats["hit_ratio"].as_f64().unwrap_or_default(),
             stats["p99_latency_ms"].as_f64().unwrap_or_default(),
             stats["cache_size"],
+        );
+        let queue_path = format!("/v1/directories/{QUEUE_DIRECTORY}");
+        let (queue, took) = self
+            .timed(self.http.get(format!("{}{queue_path}", self.base)))
+            .await?;
+        let queue: Value = queue.json().await.map_err(failed)?;
+        let (listed, _) = self
+            .timed(self.http.get(format!("{}/v1/directories", self.base)))
+            .await?;
+        let listed: Value = listed.json().await.map_err(failed)?;
+        let sources: Vec<String> = listed["directories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                let text = |key: &str| row[key].as_str().unwrap_or_default().to_owned();
+                format!("{} ({})", text("directory_id"), text("source"))
+            })
+            .collect();
+        println!(
+            "8. a real-shaped source beside the seed's: [directories.{QUEUE_DIRECTORY}] source = \
+             \"queue_members\"\n   GET {queue_path} → X-Cache: MISS: {} members of queue {QUEUE_ID} \
+             in {} upstream requests (pages of 100, no totals: the last page is the one without \
+             nextUri), {took:.1} ms\n   GET /v1/directories → {}",
+            queue["entry_count"],
+            self.mock
+                .stats()
+                .requests_for_listing(&MockSource::QueueMembers(QUEUE_ID.into())),
+            sources.join(", "),
         );
         println!(
             "\nWith a real org: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION, \
