@@ -102,6 +102,9 @@ impl DirectoryCache {
         if let Some(directory) = cached.as_ref().filter(|d| d.is_fresh_at(now)) {
             return Ok(self.hit(Arc::clone(directory), now));
         }
+        if let Some(refusal) = pipeline.remembered_refusal(id).await {
+            return Err(refusal);
+        }
         let stale = cached
             .clone()
             .filter(|d| now < d.expires_at() + inner.stale_if_error);
@@ -188,12 +191,13 @@ impl DirectoryCache {
         let removed = pipeline.backend.remove(id).await.inspect_err(|e| {
             pipeline.backend_failed("remove", id, e);
         })?;
+        let forgot = pipeline.forget_refusal(id).await?;
         pipeline.publish_invalidation(id).await;
         metrics::invalidation();
         pipeline.auditor.record(
             AuditEventKind::CacheInvalidate,
             id.as_str(),
-            json!({ "removed": removed }),
+            json!({ "removed": removed, "negative_removed": forgot }),
         );
         pipeline.notifier.notify(DirectoryChange::new(
             ChangeKind::Invalidate,
@@ -265,6 +269,7 @@ pub struct DirectoryCacheBuilder {
     listener_timeout: Option<Duration>,
     lock_lease: Option<Duration>,
     lock_wait: Option<Duration>,
+    negative_ttl: Option<Duration>,
     clock: Option<Clock>,
 }
 
@@ -359,6 +364,14 @@ impl DirectoryCacheBuilder {
         self
     }
 
+    /// How long upstream's 404 and 403 answers are remembered, so that asking again costs no
+    /// upstream request (default 30 s, at most [`MAX_NEGATIVE_TTL`](crate::MAX_NEGATIVE_TTL);
+    /// zero turns negative caching off).
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = Some(ttl);
+        self
+    }
+
     /// The clock freshness is judged by (default: a [`Clock`] anchored now).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
@@ -383,6 +396,17 @@ impl DirectoryCacheBuilder {
             return Err(Error::Config {
                 setting: CacheField::WarmConcurrency.into(),
                 reason: "must be at least 1".into(),
+            });
+        }
+        let negative_ttl = self.negative_ttl.unwrap_or(Duration::from_secs(30));
+        if negative_ttl > crate::MAX_NEGATIVE_TTL {
+            return Err(Error::Config {
+                setting: CacheField::NegativeTtl.into(),
+                reason: format!(
+                    "{} s is longer than the {} s a refusal may be remembered",
+                    negative_ttl.as_secs(),
+                    crate::MAX_NEGATIVE_TTL.as_secs()
+                ),
             });
         }
         let auditor = self.auditor.unwrap_or_else(Auditor::disabled);
@@ -412,6 +436,7 @@ impl DirectoryCacheBuilder {
             notifier,
             lock_lease: self.lock_lease.unwrap_or(Duration::from_secs(30)),
             lock_wait: self.lock_wait.unwrap_or(Duration::from_secs(35)),
+            negative_ttl,
         };
         Ok(DirectoryCache {
             inner: Arc::new(Inner {

@@ -11,6 +11,7 @@ mod flight;
 mod listener;
 mod memory;
 mod metrics;
+mod negative;
 mod pipeline;
 mod refresh;
 mod source;
@@ -39,6 +40,7 @@ pub use listener::{
 };
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 pub use metrics::describe_metrics;
+pub use negative::{InProcessNegatives, MAX_NEGATIVE_TTL, NegativeAnswer, NegativeCache};
 pub use refresh::RefreshKind;
 pub use source::DirectorySource;
 pub use source_error::{SourceError, SourceErrorKind};

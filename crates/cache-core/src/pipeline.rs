@@ -26,6 +26,8 @@ pub(crate) struct Pipeline {
     pub(crate) lock_lease: Duration,
     /// How long to wait for another instance's refresh before fetching ourselves.
     pub(crate) lock_wait: Duration,
+    /// How long upstream's 404 and 403 are remembered (zero: not at all).
+    pub(crate) negative_ttl: Duration,
 }
 
 impl Pipeline {

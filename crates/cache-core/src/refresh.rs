@@ -165,6 +165,7 @@ impl Pipeline {
                         "error": e.to_string(),
                     }),
                 );
+                self.remember_refusal(id, &e).await;
                 return Err(Error::Upstream {
                     directory_id: id.clone(),
                     source: e,

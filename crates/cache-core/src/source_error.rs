@@ -53,6 +53,7 @@ struct Details {
     code: Option<String>,
     correlation_id: Option<String>,
     retry_after: Option<Duration>,
+    remembered: bool,
     cause: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -67,6 +68,7 @@ impl SourceError {
                 code: None,
                 correlation_id: None,
                 retry_after: None,
+                remembered: false,
                 cause: None,
             }),
         }
@@ -104,6 +106,14 @@ impl SourceError {
         self
     }
 
+    /// Marks the failure as answered from the negative cache: upstream said so recently, and
+    /// was not asked again.
+    #[must_use]
+    pub fn remembered(mut self) -> Self {
+        self.details().remembered = true;
+        self
+    }
+
     /// The underlying error, kept as this error's [`source`](StdError::source).
     #[must_use]
     pub fn with_cause(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
@@ -134,6 +144,11 @@ impl SourceError {
     /// Upstream's correlation id, if it sent one.
     pub fn correlation_id(&self) -> Option<&str> {
         self.inner.correlation_id.as_deref()
+    }
+
+    /// Whether the failure was answered from the negative cache rather than by upstream now.
+    pub fn is_remembered(&self) -> bool {
+        self.inner.remembered
     }
 
     /// How long upstream asked us to wait, if it said.

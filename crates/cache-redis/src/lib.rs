@@ -4,10 +4,12 @@ mod backend;
 mod builder;
 mod codec;
 mod error;
+mod index;
 mod keys;
 mod lock;
 mod notices;
 mod pool;
+mod refusals;
 mod scripts;
 mod tiered;
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use cache_core::{
     CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotice, InvalidationNotices,
-    MemoryBackend, PutOutcome, RefreshLock,
+    MemoryBackend, NegativeCache, PutOutcome, RefreshLock,
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -223,6 +223,11 @@ impl CacheBackend for TieredBackend {
 
     fn invalidations(&self) -> Option<&dyn InvalidationNotices> {
         Some(&self.inner.l2)
+    }
+
+    /// L2's: a refusal is shared by every instance, and rare enough to read from Redis.
+    fn negatives(&self) -> &dyn NegativeCache {
+        &self.inner.l2
     }
 
     fn name(&self) -> &'static str {

@@ -71,6 +71,7 @@ impl App {
             .ttl(config.ttl.clone())
             .limits(config.limits)
             .stale_if_error(config.stale_if_error)
+            .negative_ttl(config.economy.negative_ttl)
             .auditor(auditor.clone());
         for webhook in &config.webhooks {
             let listener = WebhookListener::builder(webhook.url.clone())

@@ -2,6 +2,7 @@
 //! file, which beats the defaults; every refusal names the setting as the user wrote it.
 
 mod declare;
+mod economy;
 mod file;
 mod secret;
 mod setting;
@@ -17,6 +18,7 @@ use cache_core::{DirectoryId, Limits, Ttl, TtlMatrix};
 use genesys_client::Region;
 use secrecy::{ExposeSecret, SecretString};
 
+pub(crate) use economy::EconomySettings;
 use file::{FileSecret, Switch};
 use secret::{SecretSource, first_secret};
 pub(crate) use setting::{FileConfig, Layer, Setting};
@@ -182,6 +184,8 @@ pub(crate) struct Config {
     pub(crate) admin_token: Option<SecretString>,
     pub(crate) instance_id: String,
     pub(crate) webhooks: Vec<WebhookSettings>,
+    /// The upstream economy (SPEC §9).
+    pub(crate) economy: EconomySettings,
 }
 
 impl Config {
@@ -196,6 +200,7 @@ impl Config {
         let audit = resolve_audit(&pick)?;
         let (listen, admin_token, instance_id) = resolve_serve(&pick)?;
         let webhooks = resolve_webhooks(&inputs.file)?;
+        let economy = economy::resolve_economy(&pick)?;
         Ok(Config {
             genesys,
             ttl,
@@ -207,6 +212,7 @@ impl Config {
             admin_token,
             instance_id,
             webhooks,
+            economy,
         })
     }
 }
