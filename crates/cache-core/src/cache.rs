@@ -270,6 +270,7 @@ pub struct DirectoryCacheBuilder {
     lock_lease: Option<Duration>,
     lock_wait: Option<Duration>,
     negative_ttl: Option<Duration>,
+    declared: crate::DeclaredDirectories,
     clock: Option<Clock>,
 }
 
@@ -372,6 +373,13 @@ impl DirectoryCacheBuilder {
         self
     }
 
+    /// The ids that are declared, hence never unknown: their first fetch may use the whole
+    /// upstream budget, not only the unknown share (default: none).
+    pub fn declared(mut self, declared: crate::DeclaredDirectories) -> Self {
+        self.declared = declared;
+        self
+    }
+
     /// The clock freshness is judged by (default: a [`Clock`] anchored now).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
@@ -437,6 +445,7 @@ impl DirectoryCacheBuilder {
             lock_lease: self.lock_lease.unwrap_or(Duration::from_secs(30)),
             lock_wait: self.lock_wait.unwrap_or(Duration::from_secs(35)),
             negative_ttl,
+            declared: self.declared,
         };
         Ok(DirectoryCache {
             inner: Arc::new(Inner {

@@ -18,6 +18,7 @@ mod source;
 mod source_error;
 mod stats;
 mod ttl;
+mod unknown;
 mod verify;
 mod webhook;
 
@@ -43,10 +44,13 @@ pub use metrics::describe_metrics;
 pub use negative::{InProcessNegatives, MAX_NEGATIVE_TTL, NegativeAnswer, NegativeCache};
 pub use refresh::RefreshKind;
 pub use source::DirectorySource;
-pub use source_error::{SourceError, SourceErrorKind};
+pub use source_error::{BUDGET_EXHAUSTED, SourceError, SourceErrorKind};
 pub use stats::{CacheStats, Outcome};
 pub use ttl::{Ttl, TtlMatrix};
+pub use unknown::DeclaredDirectories;
 pub use verify::{VerifyMethod, VerifyReport, VerifyResult};
 pub use webhook::{SIGNATURE_HEADER, WebhookListener, WebhookListenerBuilder};
 
-pub use genesys_client::{DirectorySnapshot, Entry, FetchOptions, FetchOutcome, Fingerprint};
+pub use genesys_client::{
+    DirectorySnapshot, Entry, FetchOptions, FetchOutcome, Fingerprint, RequestClass,
+};

@@ -150,7 +150,7 @@ impl Pipeline {
 
     async fn fetch_and_store(&self, request: &RefreshRequest) -> Result<Refreshed, Error> {
         let id = &request.id;
-        let options = fetch_options(request);
+        let options = fetch_options(request).class(self.request_class(request));
         let outcome = match self.source.fetch(id, &options).await {
             Ok(outcome) => outcome,
             Err(e) => {

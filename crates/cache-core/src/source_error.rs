@@ -6,6 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The [code](SourceError::code) of a fetch the upstream budget refused: unknown ids have
+/// spent their share of it (never sent upstream).
+pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+
 /// What kind of failure a source met; decides whether it is temporary and how it is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -178,14 +182,19 @@ impl From<genesys_client::Error> for SourceError {
         let kind = match &error {
             Genesys::NotFound { .. } => SourceErrorKind::NotFound,
             Genesys::Forbidden { .. } => SourceErrorKind::Forbidden,
-            Genesys::RateLimited { .. } => SourceErrorKind::RateLimited,
+            Genesys::RateLimited { .. } | Genesys::BudgetExhausted { .. } => {
+                SourceErrorKind::RateLimited
+            }
             e if e.is_retryable() => SourceErrorKind::Unavailable,
             _ => SourceErrorKind::Rejected,
         };
         let mut converted = Self::new(kind, error.to_string());
         let details = converted.details();
         details.status = error.status();
-        details.code = error.api_body().and_then(|body| body.code.clone());
+        details.code = match &error {
+            Genesys::BudgetExhausted { .. } => Some(BUDGET_EXHAUSTED.to_owned()),
+            _ => error.api_body().and_then(|body| body.code.clone()),
+        };
         details.correlation_id = error.correlation_id().map(str::to_owned);
         details.retry_after = error.retry_after();
         converted.with_cause(error)

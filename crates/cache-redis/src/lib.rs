@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backend;
+mod budget;
 mod builder;
 mod codec;
 mod error;
@@ -14,6 +15,7 @@ mod scripts;
 mod tiered;
 
 pub use backend::RedisBackend;
+pub use budget::{BUDGET_FALLBACK, RedisBudget};
 pub use builder::RedisBackendBuilder;
 pub use codec::{decode, encode};
 pub use error::RedisBackendError;
