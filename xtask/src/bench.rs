@@ -465,7 +465,8 @@ mod tests {
                 "cold_fetch",
                 "redis_hit",
                 "serve_hit",
-                "serve_rss"
+                "serve_rss",
+                "shared_budget"
             ]
         );
     }

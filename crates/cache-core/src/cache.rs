@@ -69,9 +69,13 @@ impl DirectoryCache {
     /// The cached copy of `id`: fresh from the cache (`Hit`), fetched from upstream (`Miss`),
     /// or expired but served because upstream is failing (`Stale`).
     pub async fn get(&self, id: &DirectoryId) -> Result<Lookup, Error> {
+        self.get_for(id, Cause::Read).await
+    }
+
+    async fn get_for(&self, id: &DirectoryId, cause: Cause) -> Result<Lookup, Error> {
         // One clock read serves both the latency and the freshness check.
         let started = quanta::Instant::now();
-        let result = self.lookup(id, started).await;
+        let result = self.lookup(id, started, cause).await;
         let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
         let elapsed = started.elapsed();
         self.inner.stats.record(outcome, elapsed);
@@ -79,7 +83,12 @@ impl DirectoryCache {
         result
     }
 
-    async fn lookup(&self, id: &DirectoryId, started: quanta::Instant) -> Result<Lookup, Error> {
+    async fn lookup(
+        &self,
+        id: &DirectoryId,
+        started: quanta::Instant,
+        cause: Cause,
+    ) -> Result<Lookup, Error> {
         let inner = &*self.inner;
         let pipeline = &*inner.pipeline;
         let backend: &dyn CacheBackend = &*pipeline.backend;
@@ -114,7 +123,7 @@ impl DirectoryCache {
                 id: id.clone(),
                 seen: cached,
                 retry_budget,
-                cause: Cause::Read,
+                cause,
             })
             .await;
         match (refreshed, stale) {
@@ -210,13 +219,18 @@ impl DirectoryCache {
     }
 
     /// Gets many directories, a bounded number at a time; yields each result as it completes.
+    /// The ids are the caller's own choice, so they are never unknown: their fetches may use
+    /// the whole upstream budget.
     pub fn warm(
         &self,
         ids: Vec<DirectoryId>,
     ) -> impl Stream<Item = (DirectoryId, Result<Outcome, Error>)> + Send + '_ {
         futures::stream::iter(ids)
             .map(move |id| async move {
-                let result = self.get(&id).await.map(|lookup| lookup.outcome);
+                let result = self
+                    .get_for(&id, Cause::Warm)
+                    .await
+                    .map(|lookup| lookup.outcome);
                 (id, result)
             })
             .buffer_unordered(self.inner.warm_concurrency)

@@ -53,6 +53,8 @@ pub(crate) struct Refreshed {
 pub(crate) enum Cause {
     /// Nothing fresh was cached, or a fresh copy is about to expire.
     Read,
+    /// A read asked for by `warm`: the operator named the id, so it is never unknown.
+    Warm,
     /// An explicit consistency check.
     Verify,
 }

@@ -8,7 +8,7 @@ use genesys_client::RequestClass;
 
 use crate::DirectoryId;
 use crate::pipeline::Pipeline;
-use crate::refresh::RefreshRequest;
+use crate::refresh::{Cause, RefreshRequest};
 
 /// Says which directory ids are declared (expected, e.g. `[directories.<id>]` in dircache's
 /// configuration): a declared id is never unknown, so its first fetch uses the whole budget.
@@ -52,9 +52,12 @@ impl fmt::Debug for DeclaredDirectories {
 
 impl Pipeline {
     /// The part of the upstream budget a refresh may use: an id with no copy (the caller
-    /// already found no remembered refusal) is unknown, unless it is declared.
+    /// already found no remembered refusal) is unknown, unless it is declared or warmed.
     pub(crate) fn request_class(&self, request: &RefreshRequest) -> RequestClass {
-        if request.seen.is_none() && !self.declared.contains(&request.id) {
+        if request.seen.is_none()
+            && request.cause != Cause::Warm
+            && !self.declared.contains(&request.id)
+        {
             RequestClass::Unknown
         } else {
             RequestClass::Known

@@ -18,9 +18,9 @@ use crate::RedisBackend;
 
 /// A [`MemoryBackend`] (L1) in front of a [`RedisBackend`] (L2).
 ///
-/// - `get`: a fresh L1 copy is answered at once; otherwise L2 is asked and its copy fills L1
-///   (the later `checked_at` of the two is answered). With L2 unreachable, the L1 copy, fresh
-///   or not, is answered (the pipeline decides what to do with an expired one).
+/// - `get`: L2 is asked and its copy fills L1 (the later `checked_at` of the two is
+///   answered); a fresh L1 copy is answered by `peek`, without I/O. With L2 unreachable, the
+///   L1 copy, fresh or not, is answered (the pipeline decides what to do with an expired one).
 /// - `put`: newer-wins on both; when L2 keeps a newer copy, L1 takes that one. With L2
 ///   unreachable, L1 is still updated and L2's error is returned.
 /// - `remove`: from both. `list`, `ping`, the refresh lock and the invalidation channel are
@@ -144,12 +144,9 @@ impl CacheBackend for TieredBackend {
         let inner = &*self.inner;
         let epoch = inner.epoch.load(Ordering::Acquire);
         let local = inner.l1.get(id).await?;
-        if local
-            .as_ref()
-            .is_some_and(|c| c.is_fresh_at(inner.l1.clock().now()))
-        {
-            return Ok(local);
-        }
+        // L2 is asked even when the L1 copy is fresh: the pipeline reads a fresh L1 copy with
+        // `peek`, and calls `get` to learn what the other instances stored (after taking the
+        // refresh lock, a copy they refreshed ahead of its expiry).
         match inner.l2.get(id).await {
             Ok(Some(shared)) => {
                 if inner.epoch.load(Ordering::Acquire) == epoch {

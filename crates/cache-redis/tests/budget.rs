@@ -106,6 +106,15 @@ async fn a_429_on_one_instance_pauses_the_others_until_its_retry_after() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let limited_at = StdInstant::now();
+    // A has the 429 a moment after the mock sent it, and shares the pause then.
+    while !server
+        .cli(&["KEYS", "*:paused"])
+        .unwrap()
+        .contains("paused")
+    {
+        assert!(StdInstant::now() < deadline, "the pause was never shared");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // A caller of C that cannot wait that long is refused with the wait, at once.
     let short = c_budget
         .take(

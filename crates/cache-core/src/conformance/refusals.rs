@@ -11,31 +11,22 @@ use crate::{CacheBackend, DirectoryId, NegativeAnswer, SourceError, SourceErrorK
 pub async fn refusals_are_remembered_until_expiry(backend: Arc<dyn CacheBackend>) {
     let name = backend.name();
     let id = DirectoryId::new("conformance.refused").expect("valid id");
-    let negatives = backend.negatives();
-    let _ = negatives.forget_refusal(&id).await;
+    let _ = backend.negatives().forget_refusal(&id).await;
     let _ = backend.remove(&id).await;
-    let before = backend
-        .len()
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] len failed: {e}"));
+    let count = async || {
+        backend
+            .len()
+            .await
+            .unwrap_or_else(|e| panic!("[{name}] len failed: {e}"))
+    };
+    let before = count().await;
 
-    let error = SourceError::new(
-        SourceErrorKind::NotFound,
-        "directory `conformance.refused` not found",
-    )
-    .with_status(404)
-    .with_correlation_id("corr-conformance");
+    let error = SourceError::new(SourceErrorKind::NotFound, "`conformance.refused` not found")
+        .with_status(404)
+        .with_correlation_id("corr-conformance");
     let lifetime = Duration::from_millis(1_500);
-    let answer =
-        NegativeAnswer::of(&error, SystemTime::now() + lifetime).expect("a 404 is remembered");
-    negatives
-        .put_refusal(&id, &answer)
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] put_refusal failed: {e}"));
-    let read = negatives
-        .get_refusal(&id)
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] get_refusal failed: {e}"));
+    let answer = remember(&*backend, &id, &error, lifetime).await;
+    let read = refusal(&*backend, &id).await;
     assert_eq!(
         read.as_ref(),
         Some(&answer),
@@ -46,12 +37,9 @@ pub async fn refusals_are_remembered_until_expiry(backend: Arc<dyn CacheBackend>
         Some(error.to_string()),
         "[{name}] the refusal's message must be kept"
     );
-    let after = backend
-        .len()
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] len failed: {e}"));
     assert_eq!(
-        after, before,
+        count().await,
+        before,
         "[{name}] a refusal must not count as a cached directory"
     );
     assert!(
@@ -60,22 +48,15 @@ pub async fn refusals_are_remembered_until_expiry(backend: Arc<dyn CacheBackend>
     );
 
     tokio::time::sleep(lifetime + Duration::from_millis(200)).await;
-    let expired = negatives
-        .get_refusal(&id)
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] get_refusal failed: {e}"));
     assert_eq!(
-        expired, None,
+        refusal(&*backend, &id).await,
+        None,
         "[{name}] a refusal must be gone after its expiry"
     );
 
-    let again = NegativeAnswer::of(&error, SystemTime::now() + Duration::from_secs(60))
-        .expect("a 404 is remembered");
-    negatives
-        .put_refusal(&id, &again)
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] put_refusal failed: {e}"));
-    let forgot = negatives
+    remember(&*backend, &id, &error, Duration::from_secs(60)).await;
+    let forgot = backend
+        .negatives()
         .forget_refusal(&id)
         .await
         .unwrap_or_else(|e| panic!("[{name}] forget_refusal failed: {e}"));
@@ -83,12 +64,34 @@ pub async fn refusals_are_remembered_until_expiry(backend: Arc<dyn CacheBackend>
         forgot,
         "[{name}] forget_refusal must say it forgot a remembered refusal"
     );
-    let gone = negatives
-        .get_refusal(&id)
-        .await
-        .unwrap_or_else(|e| panic!("[{name}] get_refusal failed: {e}"));
     assert_eq!(
-        gone, None,
+        refusal(&*backend, &id).await,
+        None,
         "[{name}] a forgotten refusal must not come back"
     );
+}
+
+/// Remembers `error` for `id` for `lifetime` from now.
+async fn remember(
+    backend: &dyn CacheBackend,
+    id: &DirectoryId,
+    error: &SourceError,
+    lifetime: Duration,
+) -> NegativeAnswer {
+    let answer =
+        NegativeAnswer::of(error, SystemTime::now() + lifetime).expect("a 404 is remembered");
+    backend
+        .negatives()
+        .put_refusal(id, &answer)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] put_refusal failed: {e}", backend.name()));
+    answer
+}
+
+async fn refusal(backend: &dyn CacheBackend, id: &DirectoryId) -> Option<NegativeAnswer> {
+    backend
+        .negatives()
+        .get_refusal(id)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] get_refusal failed: {e}", backend.name()))
 }
