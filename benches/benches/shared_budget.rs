@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let before = mock.stats().directory_requests;
     let next = Arc::new(AtomicUsize::new(0));
-    let (served, refused) = runtime.block_on(async {
+    let load = runtime.block_on(async {
         let started = Instant::now();
         let mut workers = Vec::new();
         for server in &servers {
@@ -85,7 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             refused += r;
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>((served, refused))
-    })?;
+    });
+    let (served, refused) = load.map_err(|e| e as Box<dyn std::error::Error>)?;
     let directory_requests: Vec<Instant> = mock
         .requests()
         .iter()

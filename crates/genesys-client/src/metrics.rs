@@ -115,6 +115,21 @@ pub(crate) fn status_label(status: u16) -> &'static str {
     }
 }
 
+/// Counts a budget token taken for a request of `class`.
+pub fn budget_taken(class: crate::RequestClass) {
+    counter!(BUDGET_TAKEN, "class" => class.as_str()).increment(1);
+}
+
+/// Counts a request the budget refused for `reason`.
+pub fn budget_refused(reason: crate::RefusalReason) {
+    counter!(BUDGET_REFUSED, "reason" => reason.as_str()).increment(1);
+}
+
+/// Counts a pause asked for by a 429.
+pub fn budget_pause() {
+    counter!(BUDGET_PAUSES).increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use metrics_util::debugging::DebuggingRecorder;
@@ -155,19 +170,4 @@ mod tests {
             assert!(help.is_some_and(|help| !help.is_empty()), "{name}");
         }
     }
-}
-
-/// Counts a budget token taken for a request of `class`.
-pub fn budget_taken(class: crate::RequestClass) {
-    counter!(BUDGET_TAKEN, "class" => class.as_str()).increment(1);
-}
-
-/// Counts a request the budget refused for `reason`.
-pub fn budget_refused(reason: crate::RefusalReason) {
-    counter!(BUDGET_REFUSED, "reason" => reason.as_str()).increment(1);
-}
-
-/// Counts a pause asked for by a 429.
-pub fn budget_pause() {
-    counter!(BUDGET_PAUSES).increment(1);
 }
