@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{CachedDirectory, DirectoryId, Error};
+use crate::{CachedDirectory, DirectoryId, Error, NegativeCache};
 
 /// What a [`CacheBackend::put`] did.
 #[derive(Clone, Debug)]
@@ -68,6 +68,10 @@ pub trait CacheBackend: Send + Sync + fmt::Debug + 'static {
     /// The cross-instance refresh lock, for backends shared by several processes.
     fn refresh_lock(&self) -> Option<&dyn RefreshLock>;
 
+    /// Where upstream's recent refusals (404, 403) are remembered: every backend has one,
+    /// shared by every instance for a shared backend.
+    fn negatives(&self) -> &dyn NegativeCache;
+
     /// The cross-instance invalidation channel, for backends shared by several processes.
     fn invalidations(&self) -> Option<&dyn InvalidationNotices>;
 
@@ -123,6 +127,10 @@ impl<T: CacheBackend + ?Sized> CacheBackend for Arc<T> {
 
     fn refresh_lock(&self) -> Option<&dyn RefreshLock> {
         (**self).refresh_lock()
+    }
+
+    fn negatives(&self) -> &dyn NegativeCache {
+        (**self).negatives()
     }
 
     fn invalidations(&self) -> Option<&dyn InvalidationNotices> {

@@ -69,9 +69,13 @@ impl DirectoryCache {
     /// The cached copy of `id`: fresh from the cache (`Hit`), fetched from upstream (`Miss`),
     /// or expired but served because upstream is failing (`Stale`).
     pub async fn get(&self, id: &DirectoryId) -> Result<Lookup, Error> {
+        self.get_for(id, Cause::Read).await
+    }
+
+    async fn get_for(&self, id: &DirectoryId, cause: Cause) -> Result<Lookup, Error> {
         // One clock read serves both the latency and the freshness check.
         let started = quanta::Instant::now();
-        let result = self.lookup(id, started).await;
+        let result = self.lookup(id, started, cause).await;
         let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
         let elapsed = started.elapsed();
         self.inner.stats.record(outcome, elapsed);
@@ -79,7 +83,12 @@ impl DirectoryCache {
         result
     }
 
-    async fn lookup(&self, id: &DirectoryId, started: quanta::Instant) -> Result<Lookup, Error> {
+    async fn lookup(
+        &self,
+        id: &DirectoryId,
+        started: quanta::Instant,
+        cause: Cause,
+    ) -> Result<Lookup, Error> {
         let inner = &*self.inner;
         let pipeline = &*inner.pipeline;
         let backend: &dyn CacheBackend = &*pipeline.backend;
@@ -103,6 +112,9 @@ impl DirectoryCache {
         if let Some(directory) = cached.as_ref().filter(|d| d.is_fresh_at(now)) {
             return Ok(self.hit(Arc::clone(directory), now));
         }
+        if let Some(refusal) = pipeline.remembered_refusal(id).await {
+            return Err(refusal);
+        }
         let stale = cached
             .clone()
             .filter(|d| now < d.expires_at() + inner.stale_if_error);
@@ -112,7 +124,7 @@ impl DirectoryCache {
                 id: id.clone(),
                 seen: cached,
                 retry_budget,
-                cause: Cause::Read,
+                cause,
             })
             .await;
         match (refreshed, stale) {
@@ -189,12 +201,13 @@ impl DirectoryCache {
         let removed = pipeline.backend.remove(id).await.inspect_err(|e| {
             pipeline.backend_failed("remove", id, e);
         })?;
+        let forgot = pipeline.forget_refusal(id).await?;
         pipeline.publish_invalidation(id).await;
         metrics::invalidation();
         pipeline.auditor.record(
             AuditEventKind::CacheInvalidate,
             id.as_str(),
-            json!({ "removed": removed }),
+            json!({ "removed": removed, "negative_removed": forgot }),
         );
         pipeline.notifier.notify(DirectoryChange::new(
             ChangeKind::Invalidate,
@@ -207,13 +220,18 @@ impl DirectoryCache {
     }
 
     /// Gets many directories, a bounded number at a time; yields each result as it completes.
+    /// The ids are the caller's own choice, so they are never unknown: their fetches may use
+    /// the whole upstream budget.
     pub fn warm(
         &self,
         ids: Vec<DirectoryId>,
     ) -> impl Stream<Item = (DirectoryId, Result<Outcome, Error>)> + Send + '_ {
         futures::stream::iter(ids)
             .map(move |id| async move {
-                let result = self.get(&id).await.map(|lookup| lookup.outcome);
+                let result = self
+                    .get_for(&id, Cause::Warm)
+                    .await
+                    .map(|lookup| lookup.outcome);
                 (id, result)
             })
             .buffer_unordered(self.inner.warm_concurrency)
@@ -266,6 +284,8 @@ pub struct DirectoryCacheBuilder {
     listener_timeout: Option<Duration>,
     lock_lease: Option<Duration>,
     lock_wait: Option<Duration>,
+    negative_ttl: Option<Duration>,
+    declared: crate::DeclaredDirectories,
     clock: Option<Clock>,
 }
 
@@ -360,6 +380,21 @@ impl DirectoryCacheBuilder {
         self
     }
 
+    /// How long upstream's 404 and 403 answers are remembered, so that asking again costs no
+    /// upstream request (default 30 s, at most [`MAX_NEGATIVE_TTL`](crate::MAX_NEGATIVE_TTL);
+    /// zero turns negative caching off).
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = Some(ttl);
+        self
+    }
+
+    /// The ids that are declared, hence never unknown: their first fetch may use the whole
+    /// upstream budget, not only the unknown share (default: none).
+    pub fn declared(mut self, declared: crate::DeclaredDirectories) -> Self {
+        self.declared = declared;
+        self
+    }
+
     /// The clock freshness is judged by (default: a [`Clock`] anchored now).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
@@ -384,6 +419,17 @@ impl DirectoryCacheBuilder {
             return Err(Error::Config {
                 setting: CacheField::WarmConcurrency.into(),
                 reason: "must be at least 1".into(),
+            });
+        }
+        let negative_ttl = self.negative_ttl.unwrap_or(Duration::from_secs(30));
+        if negative_ttl > crate::MAX_NEGATIVE_TTL {
+            return Err(Error::Config {
+                setting: CacheField::NegativeTtl.into(),
+                reason: format!(
+                    "{} s is longer than the {} s a refusal may be remembered",
+                    negative_ttl.as_secs(),
+                    crate::MAX_NEGATIVE_TTL.as_secs()
+                ),
             });
         }
         let auditor = self.auditor.unwrap_or_else(Auditor::disabled);
@@ -413,6 +459,8 @@ impl DirectoryCacheBuilder {
             notifier,
             lock_lease: self.lock_lease.unwrap_or(Duration::from_secs(30)),
             lock_wait: self.lock_wait.unwrap_or(Duration::from_secs(35)),
+            negative_ttl,
+            declared: self.declared,
         };
         Ok(DirectoryCache {
             inner: Arc::new(Inner {

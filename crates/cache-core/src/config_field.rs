@@ -33,6 +33,8 @@ pub enum CacheField {
     RefreshAhead,
     /// How many directories `warm` fetches at once.
     WarmConcurrency,
+    /// How long upstream's refusals are remembered.
+    NegativeTtl,
 }
 
 /// A setting of [`WebhookListenerBuilder`](crate::WebhookListenerBuilder).
@@ -89,6 +91,7 @@ impl CacheField {
             Self::Source => "source",
             Self::RefreshAhead => "refresh_ahead",
             Self::WarmConcurrency => "warm_concurrency",
+            Self::NegativeTtl => "negative_ttl",
         }
     }
 }

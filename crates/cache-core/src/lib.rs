@@ -12,12 +12,14 @@ mod listener;
 mod memory;
 mod metrics;
 mod org_directories;
+mod negative;
 mod pipeline;
 mod refresh;
 mod source;
 mod source_error;
 mod stats;
 mod ttl;
+mod unknown;
 mod verify;
 mod webhook;
 
@@ -40,13 +42,17 @@ pub use listener::{
 };
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 pub use metrics::describe_metrics;
+pub use negative::{InProcessNegatives, MAX_NEGATIVE_TTL, NegativeAnswer, NegativeCache};
 pub use org_directories::{DeclaredDirectory, OrgDirectories, Undeclared};
 pub use refresh::RefreshKind;
 pub use source::{Declaration, DirectorySource};
-pub use source_error::{SourceError, SourceErrorKind};
+pub use source_error::{BUDGET_EXHAUSTED, SourceError, SourceErrorKind};
 pub use stats::{CacheStats, Outcome};
 pub use ttl::{Ttl, TtlMatrix};
+pub use unknown::DeclaredDirectories;
 pub use verify::{VerifyMethod, VerifyReport, VerifyResult};
 pub use webhook::{SIGNATURE_HEADER, WebhookListener, WebhookListenerBuilder};
 
-pub use genesys_client::{DirectorySnapshot, Entry, FetchOptions, FetchOutcome, Fingerprint};
+pub use genesys_client::{
+    DirectorySnapshot, Entry, FetchOptions, FetchOutcome, Fingerprint, RequestClass,
+};

@@ -17,8 +17,8 @@ use moka::sync::Cache;
 use serde_json::json;
 
 use crate::{
-    CacheBackend, CachedDirectory, Clock, DirectoryId, Error, InvalidationNotices, PutOutcome,
-    RefreshLock,
+    CacheBackend, CachedDirectory, Clock, DirectoryId, Error, InProcessNegatives,
+    InvalidationNotices, NegativeCache, PutOutcome, RefreshLock,
 };
 
 const EVICTIONS: &str = "dircache_evictions_total";
@@ -72,6 +72,7 @@ pub struct MemoryBackend {
     ledger: Arc<Ledger>,
     bounds: Bounds,
     retained: RetainAfterExpiry,
+    negatives: InProcessNegatives,
 }
 
 impl MemoryBackend {
@@ -194,6 +195,10 @@ impl CacheBackend for MemoryBackend {
         None
     }
 
+    fn negatives(&self) -> &dyn NegativeCache {
+        &self.negatives
+    }
+
     fn name(&self) -> &'static str {
         "memory"
     }
@@ -306,6 +311,7 @@ impl MemoryBackendBuilder {
             cache,
             ledger,
             bounds: self.bounds,
+            negatives: InProcessNegatives::new(max_entries, self.retention_clock),
             retained,
         }
     }

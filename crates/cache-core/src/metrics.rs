@@ -19,6 +19,7 @@ pub(crate) const INVALIDATIONS: &str = "dircache_invalidations_total";
 pub fn describe_metrics() {
     crate::memory::describe();
     crate::listener::describe_metrics();
+    crate::negative::describe();
     describe_counter!(
         REQUESTS,
         "Directory requests answered by the cache, by outcome (hit, miss, stale, error)."

@@ -26,6 +26,10 @@ pub(crate) struct Pipeline {
     pub(crate) lock_lease: Duration,
     /// How long to wait for another instance's refresh before fetching ourselves.
     pub(crate) lock_wait: Duration,
+    /// How long upstream's 404 and 403 are remembered (zero: not at all).
+    pub(crate) negative_ttl: Duration,
+    /// The ids that are never unknown.
+    pub(crate) declared: crate::DeclaredDirectories,
 }
 
 impl Pipeline {

@@ -53,6 +53,8 @@ pub(crate) struct Refreshed {
 pub(crate) enum Cause {
     /// Nothing fresh was cached, or a fresh copy is about to expire.
     Read,
+    /// A read asked for by `warm`: the operator named the id, so it is never unknown.
+    Warm,
     /// An explicit consistency check.
     Verify,
 }
@@ -150,7 +152,7 @@ impl Pipeline {
 
     async fn fetch_and_store(&self, request: &RefreshRequest) -> Result<Refreshed, Error> {
         let id = &request.id;
-        let options = fetch_options(request);
+        let options = fetch_options(request).class(self.request_class(request));
         let outcome = match self.source.fetch(id, &options).await {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -165,6 +167,7 @@ impl Pipeline {
                         "error": e.to_string(),
                     }),
                 );
+                self.remember_refusal(id, &e).await;
                 return Err(Error::Upstream {
                     directory_id: id.clone(),
                     source: e,

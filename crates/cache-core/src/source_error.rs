@@ -6,6 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The [code](SourceError::code) of a fetch the upstream budget refused: unknown ids have
+/// spent their share of it (never sent upstream).
+pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+
 /// What kind of failure a source met; decides whether it is temporary and how it is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -53,6 +57,7 @@ struct Details {
     code: Option<String>,
     correlation_id: Option<String>,
     retry_after: Option<Duration>,
+    remembered: bool,
     cause: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -67,6 +72,7 @@ impl SourceError {
                 code: None,
                 correlation_id: None,
                 retry_after: None,
+                remembered: false,
                 cause: None,
             }),
         }
@@ -104,6 +110,14 @@ impl SourceError {
         self
     }
 
+    /// Marks the failure as answered from the negative cache: upstream said so recently, and
+    /// was not asked again.
+    #[must_use]
+    pub fn remembered(mut self) -> Self {
+        self.details().remembered = true;
+        self
+    }
+
     /// The underlying error, kept as this error's [`source`](StdError::source).
     #[must_use]
     pub fn with_cause(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
@@ -136,6 +150,11 @@ impl SourceError {
         self.inner.correlation_id.as_deref()
     }
 
+    /// Whether the failure was answered from the negative cache rather than by upstream now.
+    pub fn is_remembered(&self) -> bool {
+        self.inner.remembered
+    }
+
     /// How long upstream asked us to wait, if it said.
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
@@ -163,14 +182,19 @@ impl From<genesys_client::Error> for SourceError {
         let kind = match &error {
             Genesys::NotFound { .. } => SourceErrorKind::NotFound,
             Genesys::Forbidden { .. } => SourceErrorKind::Forbidden,
-            Genesys::RateLimited { .. } => SourceErrorKind::RateLimited,
+            Genesys::RateLimited { .. } | Genesys::BudgetExhausted { .. } => {
+                SourceErrorKind::RateLimited
+            }
             e if e.is_retryable() => SourceErrorKind::Unavailable,
             _ => SourceErrorKind::Rejected,
         };
         let mut converted = Self::new(kind, error.to_string());
         let details = converted.details();
         details.status = error.status();
-        details.code = error.api_body().and_then(|body| body.code.clone());
+        details.code = match &error {
+            Genesys::BudgetExhausted { .. } => Some(BUDGET_EXHAUSTED.to_owned()),
+            _ => error.api_body().and_then(|body| body.code.clone()),
+        };
         details.correlation_id = error.correlation_id().map(str::to_owned);
         details.retry_after = error.retry_after();
         converted.with_cause(error)

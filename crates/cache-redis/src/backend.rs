@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use cache_core::{
     CacheBackend, CachedDirectory, Clock, DirectoryId, Error, InvalidationNotice,
-    InvalidationNotices, PutOutcome, RefreshLock,
+    InvalidationNotices, NegativeCache, PutOutcome, RefreshLock,
 };
 use redis::Value;
 use tokio::sync::broadcast;
@@ -248,7 +248,13 @@ impl CacheBackend for RedisBackend {
             .await?;
         let id = directory.directory_id();
         match answer {
-            Value::Int(1) => Ok(PutOutcome::Written),
+            Value::Int(1) => {
+                // The copy is written whatever the index says; a count is only statistics.
+                if let Err(e) = self.index_put(id, keep).await {
+                    tracing::warn!(directory_id = %id, error = %e, "redis: the index of cached directories was not updated");
+                }
+                Ok(PutOutcome::Written)
+            }
             Value::BulkString(kept) => {
                 Ok(PutOutcome::KeptNewer(Arc::new(codec::decode(id, &kept)?)))
             }
@@ -267,6 +273,7 @@ impl CacheBackend for RedisBackend {
             .pool
             .query("remove", inner.command_timeout, &cmd)
             .await?;
+        self.index_remove(id).await?;
         Ok(removed > 0)
     }
 
@@ -287,9 +294,9 @@ impl CacheBackend for RedisBackend {
         Ok(found.into_iter().collect())
     }
 
-    // Counting is listing (SCAN) until issue 11 keeps an index of the cached ids.
+    /// One command on the index of cached directories (see `index.rs`), never a SCAN.
     async fn len(&self) -> Result<usize, Error> {
-        Ok(self.list().await?.len())
+        self.index_count().await
     }
 
     async fn ping(&self) -> Result<(), Error> {
@@ -315,6 +322,10 @@ impl CacheBackend for RedisBackend {
 
     fn invalidations(&self) -> Option<&dyn InvalidationNotices> {
         Some(self)
+    }
+
+    fn negatives(&self) -> &dyn NegativeCache {
+        self
     }
 
     fn name(&self) -> &'static str {

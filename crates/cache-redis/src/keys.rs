@@ -29,6 +29,17 @@ impl Keys {
         format!("{}:{{{id}}}:dir", self.prefix)
     }
 
+    /// Where upstream's recent refusal (404, 403) of `id` is remembered.
+    pub(crate) fn refusal(&self, id: &DirectoryId) -> String {
+        format!("{}:{{{id}}}:refusal", self.prefix)
+    }
+
+    /// The index of cached directories: a sorted set of ids scored by the Unix millisecond
+    /// at which Redis drops each copy, so that counting them is one command, not a SCAN.
+    pub(crate) fn index(&self) -> String {
+        format!("{}:index", self.prefix)
+    }
+
     /// The refresh lock of `id`.
     pub(crate) fn lock(&self, id: &DirectoryId) -> String {
         format!("{}:{{{id}}}:lock", self.prefix)
@@ -80,6 +91,8 @@ mod tests {
         let keys = Keys::new("dircache");
         assert_eq!(keys.directory(&id("org:a.b")), "dircache:{org:a.b}:dir");
         assert_eq!(keys.lock(&id("org:a.b")), "dircache:{org:a.b}:lock");
+        assert_eq!(keys.refusal(&id("org:a.b")), "dircache:{org:a.b}:refusal");
+        assert_eq!(keys.index(), "dircache:index");
         assert_eq!(keys.invalidations_channel(), "dircache:invalidations");
         assert_eq!(keys.releases_channel(), "dircache:lock-released");
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use cache_core::{
     CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotice, InvalidationNotices,
-    MemoryBackend, PutOutcome, RefreshLock,
+    MemoryBackend, NegativeCache, PutOutcome, RefreshLock,
 };
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -18,9 +18,9 @@ use crate::RedisBackend;
 
 /// A [`MemoryBackend`] (L1) in front of a [`RedisBackend`] (L2).
 ///
-/// - `get`: a fresh L1 copy is answered at once; otherwise L2 is asked and its copy fills L1
-///   (the later `checked_at` of the two is answered). With L2 unreachable, the L1 copy, fresh
-///   or not, is answered (the pipeline decides what to do with an expired one).
+/// - `get`: L2 is asked and its copy fills L1 (the later `checked_at` of the two is
+///   answered); a fresh L1 copy is answered by `peek`, without I/O. With L2 unreachable, the
+///   L1 copy, fresh or not, is answered (the pipeline decides what to do with an expired one).
 /// - `put`: newer-wins on both; when L2 keeps a newer copy, L1 takes that one. With L2
 ///   unreachable, L1 is still updated and L2's error is returned.
 /// - `remove`: from both. `list`, `ping`, the refresh lock and the invalidation channel are
@@ -144,12 +144,9 @@ impl CacheBackend for TieredBackend {
         let inner = &*self.inner;
         let epoch = inner.epoch.load(Ordering::Acquire);
         let local = inner.l1.get(id).await?;
-        if local
-            .as_ref()
-            .is_some_and(|c| c.is_fresh_at(inner.l1.clock().now()))
-        {
-            return Ok(local);
-        }
+        // L2 is asked even when the L1 copy is fresh: the pipeline reads a fresh L1 copy with
+        // `peek`, and calls `get` to learn what the other instances stored (after taking the
+        // refresh lock, a copy they refreshed ahead of its expiry).
         match inner.l2.get(id).await {
             Ok(Some(shared)) => {
                 if inner.epoch.load(Ordering::Acquire) == epoch {
@@ -223,6 +220,11 @@ impl CacheBackend for TieredBackend {
 
     fn invalidations(&self) -> Option<&dyn InvalidationNotices> {
         Some(&self.inner.l2)
+    }
+
+    /// L2's: a refusal is shared by every instance, and rare enough to read from Redis.
+    fn negatives(&self) -> &dyn NegativeCache {
+        &self.inner.l2
     }
 
     fn name(&self) -> &'static str {

@@ -14,7 +14,7 @@ use cache_core::{
 use cache_redis::{RedisBackend, TieredBackend};
 
 use crate::directories::DirectoriesReport;
-use genesys_client::GenesysClient;
+use genesys_client::{GenesysClient, UpstreamBudget};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -50,7 +50,6 @@ impl App {
     /// Genesys yet; a Redis backend connects once, and an unreachable Redis is not an error.
     pub(crate) async fn build(config: &Config) -> Result<App, Failure> {
         let metrics = metrics_recorder()?;
-        let client = genesys_client(&config.genesys)?;
         let (auditor, audit_writer) = match &config.audit.path {
             Some(path) => {
                 let (sink, writer) = JsonLinesSink::open(&path.value).map_err(|e| {
@@ -67,7 +66,9 @@ impl App {
         };
         // One clock decides freshness and retention in the pipeline and every tier.
         let clock = Clock::new();
-        let backend = backend(config, &auditor, clock).await?;
+        let (backend, redis) = backend(config, &auditor, clock).await?;
+        let budget = crate::budget::shared_budget(config, redis.as_ref());
+        let client = genesys_client(&config.genesys, config.economy.unknown_share, budget)?;
         let mut directories = OrgDirectories::new(client).undeclared(config.directories.undeclared);
         for directory in &config.directories.declared {
             directories = directories.declare(directory.id.clone(), directory.declared.clone());
@@ -79,6 +80,8 @@ impl App {
             .ttl(config.ttl.clone())
             .limits(config.limits)
             .stale_if_error(config.stale_if_error)
+            .negative_ttl(config.economy.negative_ttl)
+            .declared(config.directories.declared_ids())
             .auditor(auditor.clone());
         for webhook in &config.webhooks {
             let listener = WebhookListener::builder(webhook.url.clone())
@@ -117,12 +120,13 @@ impl App {
     }
 }
 
-/// The cache backend. Every backend is one arm here.
+/// The cache backend, and its Redis tier when it has one (for the shared upstream budget).
+/// Every backend is one arm here.
 async fn backend(
     config: &Config,
     auditor: &Auditor,
     clock: Clock,
-) -> Result<Arc<dyn CacheBackend>, Failure> {
+) -> Result<(Arc<dyn CacheBackend>, Option<RedisBackend>), Failure> {
     // Expired copies are kept as long as stale-if-error may serve them, in every tier.
     let memory = || {
         MemoryBackend::builder()
@@ -132,14 +136,15 @@ async fn backend(
             .build()
     };
     match &config.backend.value {
-        BackendSettings::Memory => Ok(Arc::new(memory())),
+        BackendSettings::Memory => Ok((Arc::new(memory()), None)),
         BackendSettings::Redis { urls, prefix, l1 } => {
             let redis = redis_backend(urls, prefix, config.stale_if_error, clock, auditor).await?;
-            if *l1 {
-                Ok(Arc::new(TieredBackend::new(memory(), redis)))
+            let backend: Arc<dyn CacheBackend> = if *l1 {
+                Arc::new(TieredBackend::new(memory(), redis.clone()))
             } else {
-                Ok(Arc::new(redis))
-            }
+                Arc::new(redis.clone())
+            };
+            Ok((backend, Some(redis)))
         }
     }
 }
@@ -188,11 +193,19 @@ async fn redis_backend(
 }
 
 /// The Genesys client; its refusals are reported under the name the user gave the setting.
-fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigError> {
+fn genesys_client(
+    settings: &GenesysSettings,
+    unknown_share: f64,
+    budget: Option<Arc<dyn UpstreamBudget>>,
+) -> Result<GenesysClient, ConfigError> {
     let mut builder = GenesysClient::builder()
         .region(settings.region)
         .page_size(settings.page_size.value)
-        .requests_per_minute(settings.requests_per_minute.value);
+        .requests_per_minute(settings.requests_per_minute.value)
+        .unknown_share(unknown_share);
+    if let Some(budget) = budget {
+        builder = builder.budget(budget);
+    }
     if let Some(id) = &settings.client_id {
         builder = builder.client_id(id.value.clone());
     }
@@ -237,6 +250,8 @@ fn genesys_name(settings: &GenesysSettings, field: genesys_client::ConfigField) 
         ),
         Field::PageSize => settings.page_size.name.to_string(),
         Field::RequestsPerMinute => settings.requests_per_minute.name.to_string(),
+        // Checked (and refused) by the configuration already.
+        Field::UnknownShare => Setting::UnknownShare.env().to_owned(),
         // dircache leaves these at the client's defaults: a refusal is a bug, named as the
         // library names it.
         Field::RateLimitBurst

@@ -3,6 +3,7 @@
 //! failed) or 2 (usage or configuration).
 
 mod app;
+mod budget;
 mod cli;
 mod commands;
 mod config;

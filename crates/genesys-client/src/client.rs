@@ -11,8 +11,8 @@ use tracing::Instrument as _;
 use url::Url;
 
 use crate::auth::{AccessToken, TokenSource};
+use crate::budget::{RequestClass, UpstreamBudget};
 use crate::config::{GenesysClientBuilder, env_lookup, env_setting};
-use crate::limiter::RequestLimiter;
 use crate::response::{directory_error, transport};
 use crate::{Error, Region, RetryPolicy, metrics};
 
@@ -33,7 +33,7 @@ pub(crate) struct Inner {
     pub(crate) region: Region,
     pub(crate) page_size: u32,
     pub(crate) retry: RetryPolicy,
-    pub(crate) limiter: RequestLimiter,
+    pub(crate) budget: Arc<dyn UpstreamBudget>,
     pub(crate) max_pages: u32,
     pub(crate) snapshot_attempts: u32,
 }
@@ -83,7 +83,7 @@ impl fmt::Debug for GenesysClient {
             .field("tokens", &inner.tokens)
             .field("page_size", &inner.page_size)
             .field("retry", &inner.retry)
-            .field("limiter", &inner.limiter)
+            .field("budget", &inner.budget)
             .field("max_pages", &inner.max_pages)
             .field("snapshot_attempts", &inner.snapshot_attempts)
             .finish()
@@ -99,6 +99,10 @@ pub(crate) struct PageRequest<'a> {
     pub(crate) page: u32,
     pub(crate) if_none_match: Option<&'a str>,
     pub(crate) if_modified_since: Option<&'a str>,
+    /// The part of the upstream budget the request may use.
+    pub(crate) class: RequestClass,
+    /// How long the request may wait for a budget token.
+    pub(crate) deadline: Instant,
 }
 
 impl PageRequest<'_> {
@@ -183,7 +187,7 @@ impl Inner {
         request: &PageRequest<'_>,
         token: &AccessToken,
     ) -> Result<RawResponse, Error> {
-        self.limiter.acquire().await;
+        self.budget.take(request.class, request.deadline).await?;
         let span = tracing::debug_span!(
             "genesys.page",
             directory_id = request.directory_id,
@@ -217,6 +221,15 @@ impl Inner {
             .await;
             match result {
                 Ok(response) => {
+                    if response.status == StatusCode::TOO_MANY_REQUESTS
+                        && let Some(wait) = crate::retry::retry_after(
+                            &response.headers,
+                            std::time::SystemTime::now(),
+                        )
+                    {
+                        // Every caller of the budget (every instance, for a shared one) waits.
+                        self.budget.pause(wait).await;
+                    }
                     tracing::Span::current().record("status", response.status.as_u16());
                     metrics::upstream_request(
                         metrics::status_label(response.status.as_u16()),

@@ -8,8 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::auth::TokenSource;
+use crate::budget::{LocalBudget, UpstreamBudget, default_burst};
 use crate::client::{GenesysClient, Inner};
-use crate::limiter::RequestLimiter;
 use crate::{ConfigField, Error, Region, RetryPolicy, metrics};
 
 /// Largest page size the directory API accepts.
@@ -34,6 +34,8 @@ pub struct GenesysClientBuilder {
     retry_policy: RetryPolicy,
     requests_per_minute: u32,
     rate_limit_burst: Option<u32>,
+    unknown_share: f64,
+    budget: Option<Arc<dyn UpstreamBudget>>,
     request_timeout: Duration,
     max_pages: u32,
     snapshot_attempts: u32,
@@ -51,6 +53,8 @@ impl Default for GenesysClientBuilder {
             retry_policy: RetryPolicy::default(),
             requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE,
             rate_limit_burst: None,
+            unknown_share: 0.2,
+            budget: None,
             request_timeout: Duration::from_secs(10),
             max_pages: 1000,
             snapshot_attempts: 3,
@@ -114,6 +118,21 @@ impl GenesysClientBuilder {
         self
     }
 
+    /// The fraction (0..=1) of the request rate that fetches of unknown directories
+    /// ([`RequestClass::Unknown`](crate::RequestClass::Unknown)) may use (default 0.2).
+    pub fn unknown_share(mut self, share: f64) -> Self {
+        self.unknown_share = share;
+        self
+    }
+
+    /// Where requests take their tokens, instead of this process's own [`LocalBudget`] at
+    /// [`requests_per_minute`](Self::requests_per_minute): e.g. a budget shared by every
+    /// instance of one OAuth client (cache-redis' `RedisBudget`).
+    pub fn budget(mut self, budget: Arc<dyn UpstreamBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// Time limit for one HTTP request, body included (default 10 s); a timeout is retried.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
@@ -158,8 +177,14 @@ impl GenesysClientBuilder {
         let burst = match self.rate_limit_burst {
             Some(burst) => NonZeroU32::new(burst)
                 .ok_or_else(|| config(ConfigField::RateLimitBurst, "must be at least 1"))?,
-            None => NonZeroU32::new((per_minute.get() / 10).max(1)).expect("at least 1"),
+            None => default_burst(per_minute),
         };
+        if !(0.0..=1.0).contains(&self.unknown_share) {
+            return Err(config(
+                ConfigField::UnknownShare,
+                format!("{} is not a fraction in 0..=1", self.unknown_share),
+            ));
+        }
         if self.max_pages == 0 {
             return Err(config(ConfigField::MaxPages, "must be at least 1"));
         }
@@ -207,7 +232,9 @@ impl GenesysClientBuilder {
                 region: self.region,
                 page_size: self.page_size,
                 retry: self.retry_policy,
-                limiter: RequestLimiter::new(per_minute, burst),
+                budget: self.budget.unwrap_or_else(|| {
+                    Arc::new(LocalBudget::new(per_minute, burst, self.unknown_share))
+                }),
                 max_pages: self.max_pages,
                 snapshot_attempts: self.snapshot_attempts,
             }),

@@ -26,6 +26,8 @@ pub enum ConfigField {
     RequestsPerMinute,
     /// [`rate_limit_burst`](crate::GenesysClientBuilder::rate_limit_burst).
     RateLimitBurst,
+    /// [`unknown_share`](crate::GenesysClientBuilder::unknown_share).
+    UnknownShare,
     /// [`request_timeout`](crate::GenesysClientBuilder::request_timeout).
     RequestTimeout,
     /// [`max_pages`](crate::GenesysClientBuilder::max_pages).
@@ -46,6 +48,7 @@ impl ConfigField {
             Self::PageSize => "page_size",
             Self::RequestsPerMinute => "requests_per_minute",
             Self::RateLimitBurst => "rate_limit_burst",
+            Self::UnknownShare => "unknown_share",
             Self::RequestTimeout => "request_timeout",
             Self::MaxPages => "max_pages",
             Self::SnapshotAttempts => "snapshot_attempts",
@@ -64,6 +67,7 @@ impl ConfigField {
             Self::PageSize
             | Self::RequestsPerMinute
             | Self::RateLimitBurst
+            | Self::UnknownShare
             | Self::RequestTimeout
             | Self::MaxPages
             | Self::SnapshotAttempts => None,

@@ -112,6 +112,13 @@ pub enum Error {
         /// `ININ-Correlation-Id` of the failing response.
         correlation_id: Option<String>,
     },
+    /// The upstream budget refused a request for a directory with no cached copy: unknown
+    /// ids have spent their share of it. Not sent upstream, and not retried.
+    #[error("the upstream budget's share for unknown directories is spent; retry after {} s", retry_after.as_secs_f64().ceil())]
+    BudgetExhausted {
+        /// When the share has room again.
+        retry_after: Duration,
+    },
     /// Any other unsuccessful status (5xx after the retry budget, other 4xx).
     #[error("Genesys answered HTTP {status}{}", CorrelationSuffix(correlation_id.as_deref()))]
     Upstream {
@@ -181,7 +188,7 @@ impl Error {
             Self::Unauthorized { .. } => Some(401),
             Self::Forbidden { .. } => Some(403),
             Self::NotFound { .. } => Some(404),
-            Self::RateLimited { .. } => Some(429),
+            Self::RateLimited { .. } | Self::BudgetExhausted { .. } => Some(429),
             _ => None,
         }
     }
@@ -203,6 +210,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::BudgetExhausted { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

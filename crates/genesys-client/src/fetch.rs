@@ -11,7 +11,9 @@ use crate::client::{GenesysClient, PageRequest, PageResponse};
 use crate::config::{join_path, validate_page_size};
 use crate::page::{Listing as Page, with_page_number};
 use crate::retry::with_retries;
-use crate::{Entry, Error, Fingerprint, Listing, PagingStyle, Source, canonical_json, metrics};
+use crate::{
+    Entry, Error, Fingerprint, Listing, PagingStyle, RequestClass, Source, canonical_json, metrics,
+};
 
 /// Options for one [`GenesysClient::fetch_directory`] call.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +29,8 @@ pub struct FetchOptions {
     /// Overrides the retry policy's total budget for this call, e.g. shorter for a caller that
     /// has a stale copy to fall back on.
     pub retry_budget: Option<Duration>,
+    /// The part of the upstream budget this fetch may use (default: the whole of it).
+    pub class: RequestClass,
 }
 
 impl FetchOptions {
@@ -60,6 +64,13 @@ impl FetchOptions {
     #[must_use]
     pub fn retry_budget(mut self, budget: Duration) -> Self {
         self.retry_budget = Some(budget);
+        self
+    }
+
+    /// Sets the part of the upstream budget this call may use.
+    #[must_use]
+    pub fn class(mut self, class: RequestClass) -> Self {
+        self.class = class;
         self
     }
 }
@@ -290,6 +301,8 @@ impl GenesysClient {
                 page: pages,
                 if_none_match: options.if_none_match.as_deref().filter(|_| pages == 1),
                 if_modified_since: options.if_modified_since.as_deref().filter(|_| pages == 1),
+                class: options.class,
+                deadline,
             };
             let response =
                 with_retries(&inner.retry, deadline, || inner.get_page(&request)).await?;

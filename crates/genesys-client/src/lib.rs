@@ -8,6 +8,7 @@
 
 mod auth;
 mod backoff;
+mod budget;
 mod client;
 mod config;
 mod config_field;
@@ -25,6 +26,10 @@ mod source;
 mod url_safety;
 
 pub use backoff::Backoff;
+pub use budget::{
+    LocalBudget, RefusalReason, RequestClass, UpstreamBudget, unknown_allowance,
+    unknown_share_spent, wait_within,
+};
 pub use client::GenesysClient;
 pub use config::GenesysClientBuilder;
 pub use config_field::ConfigField;

@@ -4,11 +4,9 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::DefaultClock;
+use governor::clock::{Clock as _, DefaultClock};
 use governor::state::{InMemoryState, NotKeyed};
-use governor::{Jitter, Quota, RateLimiter};
-
-use crate::metrics;
+use governor::{Quota, RateLimiter};
 
 /// A GCRA limiter (governor) shared by every request of one client.
 pub(crate) struct RequestLimiter {
@@ -28,21 +26,11 @@ impl RequestLimiter {
         }
     }
 
-    /// Waits until one more request is allowed; a wait is counted in
-    /// `dircache_upstream_rate_limit_waits_total`.
-    pub(crate) async fn acquire(&self) {
-        if self.limiter.check().is_ok() {
-            return;
-        }
-        metrics::rate_limit_wait();
-        tracing::debug!(
-            per_minute = self.per_minute.get(),
-            "waiting on the client-side rate limiter"
-        );
-        // A little jitter so that many waiting tasks do not wake in lockstep.
+    /// Takes one request now if one is allowed; otherwise how long until one is.
+    pub(crate) fn try_acquire(&self) -> Result<(), Duration> {
         self.limiter
-            .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(20)))
-            .await;
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 
@@ -58,24 +46,18 @@ impl fmt::Debug for RequestLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
-    #[tokio::test]
-    async fn requests_beyond_the_burst_wait_for_the_rate() {
+    #[test]
+    fn requests_beyond_the_burst_are_told_how_long_to_wait_for_the_rate() {
         // 600 a minute is one every 100 ms; a burst of 2 lets two through at once.
         let limiter =
             RequestLimiter::new(NonZeroU32::new(600).unwrap(), NonZeroU32::new(2).unwrap());
-        let started = Instant::now();
-        limiter.acquire().await;
-        limiter.acquire().await;
-        assert!(started.elapsed() < Duration::from_millis(80));
-        for _ in 0..3 {
-            limiter.acquire().await;
-        }
+        assert_eq!(limiter.try_acquire(), Ok(()));
+        assert_eq!(limiter.try_acquire(), Ok(()));
+        let wait = limiter.try_acquire().unwrap_err();
         assert!(
-            started.elapsed() >= Duration::from_millis(280),
-            "{:?}",
-            started.elapsed()
+            wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
+            "{wait:?}"
         );
     }
 }

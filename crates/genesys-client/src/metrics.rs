@@ -13,6 +13,12 @@ pub const UPSTREAM_REQUEST_DURATION: &str = "dircache_upstream_request_duration_
 pub const UPSTREAM_RETRIES: &str = "dircache_upstream_retries_total";
 /// Times a request waited on the client-side rate limiter.
 pub const UPSTREAM_RATE_LIMIT_WAITS: &str = "dircache_upstream_rate_limit_waits_total";
+/// Upstream budget tokens taken, by request class (`known`, `unknown`).
+pub const BUDGET_TAKEN: &str = "dircache_upstream_budget_taken_total";
+/// Upstream requests the budget refused, by reason (`unknown_share`, `exhausted`, `paused`).
+pub const BUDGET_REFUSED: &str = "dircache_upstream_budget_refused_total";
+/// Pauses asked for by a 429 from upstream.
+pub const BUDGET_PAUSES: &str = "dircache_upstream_budget_pauses_total";
 /// OAuth token requests by outcome (`success`, `invalid_client`, `error`).
 pub const TOKEN_REQUESTS: &str = "dircache_token_requests_total";
 
@@ -45,6 +51,21 @@ fn describe_all() {
         UPSTREAM_RATE_LIMIT_WAITS,
         Unit::Count,
         "Genesys Cloud requests that waited on the client-side rate limiter."
+    );
+    describe_counter!(
+        BUDGET_TAKEN,
+        Unit::Count,
+        "Upstream budget tokens taken, by request class (known, unknown)."
+    );
+    describe_counter!(
+        BUDGET_REFUSED,
+        Unit::Count,
+        "Upstream requests refused by the budget, by reason (unknown_share, exhausted, paused)."
+    );
+    describe_counter!(
+        BUDGET_PAUSES,
+        Unit::Count,
+        "Pauses of every upstream request asked for by a 429 from Genesys."
     );
     describe_counter!(
         TOKEN_REQUESTS,
@@ -92,6 +113,21 @@ pub(crate) fn status_label(status: u16) -> &'static str {
             _ => "5xx",
         },
     }
+}
+
+/// Counts a budget token taken for a request of `class`.
+pub fn budget_taken(class: crate::RequestClass) {
+    counter!(BUDGET_TAKEN, "class" => class.as_str()).increment(1);
+}
+
+/// Counts a request the budget refused for `reason`.
+pub fn budget_refused(reason: crate::RefusalReason) {
+    counter!(BUDGET_REFUSED, "reason" => reason.as_str()).increment(1);
+}
+
+/// Counts a pause asked for by a 429.
+pub fn budget_pause() {
+    counter!(BUDGET_PAUSES).increment(1);
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod admin;
 mod cache;
 mod config;
+mod economy;
 mod ids;
 mod logs;
 mod oneshot;

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 
 use crate::{
-    CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotices, PutOutcome, RefreshLock,
+    CacheBackend, CachedDirectory, DirectoryId, Error, InvalidationNotices, NegativeCache,
+    PutOutcome, RefreshLock,
 };
 
 /// What a read of the wrapped backend answered, handed to the hook.
@@ -83,6 +84,10 @@ impl<B: CacheBackend> CacheBackend for InterceptedBackend<B> {
 
     fn invalidations(&self) -> Option<&dyn InvalidationNotices> {
         self.inner.invalidations()
+    }
+
+    fn negatives(&self) -> &dyn NegativeCache {
+        self.inner.negatives()
     }
 
     fn name(&self) -> &'static str {

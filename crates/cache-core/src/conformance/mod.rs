@@ -24,8 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod intercepted;
+mod refusals;
 
 pub use intercepted::{InterceptedBackend, Read, ReadHook};
+pub use refusals::refusals_are_remembered_until_expiry;
 
 use genesys_client::{Entry, Fingerprint};
 use serde_json::{Value, json};
@@ -74,6 +76,7 @@ macro_rules! conformance_tests {
             refresh_lock_waiters_wake_on_release,
             refresh_lock_of_a_dead_holder_expires,
             invalidation_notices_reach_subscribers,
+            refusals_are_remembered_until_expiry,
         );
     };
     (@test [$setup:expr] $($behaviour:ident),* $(,)?) => {$(

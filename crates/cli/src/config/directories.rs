@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cache_core::{DeclaredDirectory, DirectoryId, Limits, Ttl, TtlMatrix, Undeclared};
+use cache_core::{DeclaredDirectories, DeclaredDirectory, DirectoryId, Limits, Ttl, TtlMatrix, Undeclared};
 use genesys_client::{Listing, Source};
 use serde::Deserialize;
 
@@ -38,6 +38,13 @@ pub(crate) struct Directory {
 pub(crate) struct Directories {
     pub(crate) declared: Vec<Directory>,
     pub(crate) undeclared: Undeclared,
+}
+
+impl Directories {
+    /// The declared ids, which are never unknown to the upstream budget (SPEC §9).
+    pub(crate) fn declared_ids(&self) -> DeclaredDirectories {
+        DeclaredDirectories::of(self.declared.iter().map(|directory| directory.id.clone()))
+    }
 }
 
 /// Checks every `[directories.<id>]` table; a per-directory TTL joins `ttl` (and must agree

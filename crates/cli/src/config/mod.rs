@@ -3,6 +3,7 @@
 
 mod declare;
 mod directories;
+mod economy;
 mod file;
 mod secret;
 mod setting;
@@ -19,6 +20,7 @@ use genesys_client::Region;
 use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use directories::Directories;
+pub(crate) use economy::EconomySettings;
 use file::{FileSecret, Switch};
 use secret::{SecretSource, first_secret};
 pub(crate) use setting::{FileConfig, Layer, Setting};
@@ -186,6 +188,8 @@ pub(crate) struct Config {
     pub(crate) webhooks: Vec<WebhookSettings>,
     /// `[directories.<id>]` and `[cache] undeclared`.
     pub(crate) directories: Directories,
+    /// The upstream economy (SPEC §9).
+    pub(crate) economy: EconomySettings,
 }
 
 impl Config {
@@ -211,6 +215,7 @@ impl Config {
         let audit = resolve_audit(&pick)?;
         let (listen, admin_token, instance_id) = resolve_serve(&pick)?;
         let webhooks = resolve_webhooks(&inputs.file)?;
+        let economy = economy::resolve_economy(&pick)?;
         Ok(Config {
             genesys,
             ttl,
@@ -223,6 +228,7 @@ impl Config {
             instance_id,
             webhooks,
             directories,
+            economy,
         })
     }
 }

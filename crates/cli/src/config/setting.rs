@@ -30,6 +30,11 @@ settings! {
         /// Requests a minute this instance may send to Genesys; instances sharing one OAuth client
         /// share its allowance [default: 300].
         UpstreamRpm requests_per_minute: i64 = "DIRCACHE_UPSTREAM_RPM", flag "N";
+        /// Requests a minute each instance may send while the shared budget in Redis does not
+        /// answer [default: 60].
+        UpstreamRpmFallback requests_per_minute_fallback: i64 = "DIRCACHE_UPSTREAM_RPM_FALLBACK", flag "N";
+        /// The fraction of the budget that ids with no cached copy may use, 0..=1 [default: 0.2].
+        UnknownShare unknown_share: f64 = "DIRCACHE_UNKNOWN_SHARE", flag "FRACTION";
     }
     /// `[ttl]` and `[ttl.directories]`.
     ttl: TtlTable {
@@ -47,6 +52,8 @@ settings! {
         /// What an id no [directories.<id>] table declares is: routing_directory (the seed's
         /// listing) or refuse (404 unknown_directory) [default: routing_directory].
         Undeclared undeclared: String = "DIRCACHE_UNDECLARED", flag "routing_directory|refuse";
+        /// How long a 404 or 403 from Genesys is remembered, 0..=3600 (0 off) [default: 30].
+        NegativeTtl negative_ttl: i64 = "DIRCACHE_NEGATIVE_TTL", flag "SECONDS";
         /// Cache backend: memory or redis [default: memory].
         Backend backend: String = "DIRCACHE_BACKEND", flag "BACKEND";
     }

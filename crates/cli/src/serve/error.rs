@@ -89,6 +89,11 @@ impl ApiError {
                 let (status, code) = match source.kind() {
                     SourceErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
                     SourceErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+                    SourceErrorKind::RateLimited
+                        if source.code() == Some(cache_core::BUDGET_EXHAUSTED) =>
+                    {
+                        (StatusCode::TOO_MANY_REQUESTS, cache_core::BUDGET_EXHAUSTED)
+                    }
                     SourceErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
                     _ => (StatusCode::BAD_GATEWAY, "upstream_error"),
                 };

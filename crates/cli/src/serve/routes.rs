@@ -39,7 +39,17 @@ pub(crate) async fn get_directory(
     };
     match state.cache().get(&id).await {
         Ok(lookup) => directory_response(&lookup.directory, lookup.outcome, &headers),
-        Err(e) => ApiError::from_cache(&e).into_response(),
+        Err(e) => {
+            let mut response = ApiError::from_cache(&e).into_response();
+            // A refusal remembered by the negative cache is a hit: upstream was not asked.
+            if e.upstream()
+                .is_some_and(cache_core::SourceError::is_remembered)
+            {
+                let hit = HeaderValue::from_static(Outcome::Hit.as_str());
+                response.headers_mut().insert(X_CACHE.clone(), hit);
+            }
+            response
+        }
     }
 }
 

@@ -183,13 +183,14 @@ async fn upstream_refusals_map_to_their_statuses() {
         .fail_directory("busy", Fault::rate_limited(RetryAfter::Seconds(120)), 1);
     h.mock.fail_directory("broken", Fault::Status(500), 1);
 
-    // Each failure: its status, its code, and a correlation id where upstream gave one.
+    // Each failure: its status, its code, and a correlation id where upstream gave one. The
+    // 429 comes last: it pauses every later upstream request for its Retry-After.
     for (id, status, code, correlated) in [
         ("secret", 403, "forbidden", true),
         ("nowhere", 404, "not_found", false),
         ("huge", 422, "too_many_entries", false),
-        ("busy", 429, "rate_limited", false),
         ("broken", 502, "upstream_error", true),
+        ("busy", 429, "rate_limited", false),
     ] {
         let answer = h.get(&format!("/v1/directories/{id}")).await;
         assert_eq!(answer.status(), status, "{id}");
