@@ -105,7 +105,12 @@ const FIGURES: &[Figure] = &[
 
 /// The bench targets that run the `dircache` binary: xtask builds it in release mode first and
 /// names it in [`DIRCACHE_BIN_ENV`].
-const NEEDS_DIRCACHE: &[&str] = &["serve_hit", "serve_rss", "big_directory_rss", "shared_budget"];
+const NEEDS_DIRCACHE: &[&str] = &[
+    "serve_hit",
+    "serve_rss",
+    "big_directory_rss",
+    "shared_budget",
+];
 /// Read by the bench targets in [`NEEDS_DIRCACHE`] (see `testkit::dircache_binary`).
 const DIRCACHE_BIN_ENV: &str = "DIRCACHE_BIN";
 /// Builds the binary those targets run, as users run it.

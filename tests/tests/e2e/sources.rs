@@ -3,7 +3,7 @@
 //! and a 100,000-entry directory on memory, Redis and tiered backends.
 
 use anyhow::Result;
-use dircache_e2e::{Start, exited, setup, start_mock};
+use dircache_e2e::{Start, exited, mock_builder, setup, start_mock};
 use genesys_mock::{GenesysMock, MockSource};
 use serde_json::Value;
 use testkit::{Dircache, RedisServer};
@@ -86,7 +86,9 @@ async fn undeclared_ids_can_be_refused_before_any_request() -> Result<()> {
 /// instance, on Redis) is a hit with the same entries, and upstream was asked the 200 pages once.
 #[tokio::test]
 async fn a_100000_entry_directory_round_trips_on_every_backend() -> Result<()> {
-    let mock = start_mock()?;
+    // Three fills of 200 pages within a minute: an OAuth client allowed 1,000 requests a
+    // minute, and dircache told so (the default 300 would hold the third fill back).
+    let mock = mock_builder().rate_limit_per_minute(1000).start()?;
     let skills = MockSource::Skills;
     let expected = Value::Array(skills.generated(100_000, 8));
     mock.put_listing(&skills, expected.as_array().unwrap().clone());
@@ -113,7 +115,12 @@ async fn a_100000_entry_directory_round_trips_on_every_backend() -> Result<()> {
     ];
     for (name, env) in backends {
         mock.reset_stats();
-        let with = |setup: Dircache| env.iter().fold(setup, |s, (k, v)| s.env(k, *v));
+        let with = |setup: Dircache| {
+            env.iter()
+                .fold(setup.env("DIRCACHE_UPSTREAM_RPM", "1000"), |s, (k, v)| {
+                    s.env(k, *v)
+                })
+        };
         let first = with(declaring(&mock, "")?).start().await?;
         let filled = first.read_directory("skills").await?;
         assert_eq!(filled.header("x-cache"), Some("MISS"), "{name}");

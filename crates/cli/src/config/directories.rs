@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use cache_core::{DeclaredDirectories, DeclaredDirectory, DirectoryId, Limits, Ttl, TtlMatrix, Undeclared};
+use cache_core::{
+    DeclaredDirectories, DeclaredDirectory, DirectoryId, Limits, Ttl, TtlMatrix, Undeclared,
+};
 use genesys_client::{Listing, Source};
 use serde::Deserialize;
 
