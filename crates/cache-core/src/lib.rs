@@ -9,6 +9,7 @@ mod directory_id;
 mod error;
 mod flight;
 mod listener;
+mod lookup;
 mod memory;
 mod metrics;
 mod pipeline;
@@ -37,6 +38,7 @@ pub use listener::{
     ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange, LISTENER_FAILURES_TOTAL,
     ListenerError,
 };
+pub use lookup::{DEFAULT_LIMIT, LookupIndex, MAX_LIMIT, Matches, Query, parse_limit};
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 pub use metrics::describe_metrics;
 pub use refresh::RefreshKind;

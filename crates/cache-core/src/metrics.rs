@@ -13,6 +13,7 @@ pub(crate) const REFRESHES: &str = "dircache_refreshes_total";
 pub(crate) const VERIFICATIONS: &str = "dircache_verifications_total";
 pub(crate) const BACKEND_ERRORS: &str = "dircache_backend_errors_total";
 pub(crate) const INVALIDATIONS: &str = "dircache_invalidations_total";
+pub(crate) const LOOKUP_INDEX_BUILDS: &str = "dircache_lookup_index_builds_total";
 
 /// Describes every metric of this crate (HELP text) to the installed recorder: the pipeline's,
 /// the memory backend's and the change listeners'.
@@ -41,6 +42,10 @@ pub fn describe_metrics() {
         "Cache backend operations that failed, by backend and operation."
     );
     describe_counter!(INVALIDATIONS, "Directories invalidated on request.");
+    describe_counter!(
+        LOOKUP_INDEX_BUILDS,
+        "Lookup indexes built, one per cached copy filled or read from a shared backend."
+    );
 }
 
 /// Handles for the metrics of the request path.
@@ -91,4 +96,8 @@ pub(crate) fn backend_error(backend: &'static str, operation: &'static str) {
 
 pub(crate) fn invalidation() {
     counter!(INVALIDATIONS).increment(1);
+}
+
+pub(crate) fn lookup_index_built() {
+    counter!(LOOKUP_INDEX_BUILDS).increment(1);
 }
