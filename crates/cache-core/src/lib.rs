@@ -14,6 +14,7 @@ mod memory;
 mod metrics;
 mod pipeline;
 mod refresh;
+mod route;
 mod source;
 mod source_error;
 mod stats;
@@ -42,6 +43,7 @@ pub use lookup::{DEFAULT_LIMIT, LookupIndex, MAX_LIMIT, Matches, Query, parse_li
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 pub use metrics::describe_metrics;
 pub use refresh::RefreshKind;
+pub use route::Route;
 pub use source::DirectorySource;
 pub use source_error::{SourceError, SourceErrorKind};
 pub use stats::{CacheStats, Outcome};

@@ -61,6 +61,15 @@ impl ApiError {
         )
     }
 
+    /// 404: the cached directory has no entry with this id.
+    pub(crate) fn entry_not_found(directory_id: &cache_core::DirectoryId) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+            format!("directory `{directory_id}` has no entry with this id"),
+        )
+    }
+
     /// 503: the cache backend does not answer.
     pub(crate) fn not_ready(error: &cache_core::Error) -> Self {
         Self::new(
@@ -76,6 +85,9 @@ impl ApiError {
         match error {
             cache_core::Error::InvalidDirectoryId { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_directory_id", message)
+            }
+            cache_core::Error::InvalidQuery { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_query", message)
             }
             cache_core::Error::TooManyEntries { .. } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
