@@ -80,7 +80,9 @@ impl DirectoryCache {
         let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
         let elapsed = started.elapsed();
         self.inner.stats.record(outcome, elapsed);
-        self.inner.metrics.record(route, outcome, elapsed.as_secs_f64());
+        self.inner
+            .metrics
+            .record(route, outcome, elapsed.as_secs_f64());
         result
     }
 
