@@ -87,11 +87,32 @@ const FIGURES: &[Figure] = &[
         unit: Unit::Ratio,
         goal: Goal::AtMost(2.0),
     },
+    Figure {
+        name: "lookup_ns",
+        bench: "lookup",
+        value: Source::Median(criterion("lookup", "find_phone")),
+        unit: Unit::Nanoseconds,
+        goal: Goal::AtMost(500.0),
+    },
+    Figure {
+        name: "index_build_vs_fetch",
+        bench: "lookup",
+        value: Source::Recorded("index_build_vs_fetch"),
+        unit: Unit::Ratio,
+        goal: Goal::AtMost(0.25),
+    },
+    Figure {
+        name: "lookup_vs_hit",
+        bench: "serve_lookup",
+        value: Source::Recorded("lookup_vs_hit"),
+        unit: Unit::Ratio,
+        goal: Goal::AtLeast(0.9),
+    },
 ];
 
 /// The bench targets that run the `dircache` binary: xtask builds it in release mode first and
 /// names it in [`DIRCACHE_BIN_ENV`].
-const NEEDS_DIRCACHE: &[&str] = &["serve_hit", "serve_rss"];
+const NEEDS_DIRCACHE: &[&str] = &["serve_hit", "serve_rss", "serve_lookup"];
 /// Read by the bench targets in [`NEEDS_DIRCACHE`] (see `testkit::dircache_binary`).
 const DIRCACHE_BIN_ENV: &str = "DIRCACHE_BIN";
 /// Builds the binary those targets run, as users run it.
