@@ -103,7 +103,9 @@ fn big_directory() -> Result<CachedDirectory, Box<dyn std::error::Error>> {
 fn build_and_fetch_cpu() -> Result<(f64, f64), Box<dyn std::error::Error>> {
     let mock = GenesysMock::start()?;
     mock.put_directory("fetched", MockDirectory::generated(FETCHED, SEED));
-    let client = testkit::client_builder(&mock).page_size(PAGE_SIZE).build()?;
+    let client = testkit::client_builder(&mock)
+        .page_size(PAGE_SIZE)
+        .build()?;
     let cache = DirectoryCache::builder()
         .source(client)
         .limits(Limits {

@@ -62,7 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let mut rounds = loads.into_iter().map(|(_, rounds)| rounds);
-        Ok::<_, Error>((rounds.next().unwrap_or_default(), rounds.next().unwrap_or_default()))
+        Ok::<_, Error>((
+            rounds.next().unwrap_or_default(),
+            rounds.next().unwrap_or_default(),
+        ))
     })?;
 
     let ratios: Vec<f64> = lookup

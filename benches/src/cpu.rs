@@ -15,7 +15,10 @@ pub fn thread_cpu() -> Result<Duration, Error> {
     std::fs::read_to_string(&path)
         .and_then(|stat| {
             on_cpu(&stat).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidData, "no `<on-cpu ns> <wait ns> <slices>` line")
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "no `<on-cpu ns> <wait ns> <slices>` line",
+                )
             })
         })
         .map_err(|source| Error::Cpu { path, source })
@@ -33,7 +36,10 @@ mod tests {
 
     #[test]
     fn the_first_field_is_the_time_on_a_cpu() {
-        assert_eq!(on_cpu("166205206 75405448 43\n"), Some(Duration::from_nanos(166_205_206)));
+        assert_eq!(
+            on_cpu("166205206 75405448 43\n"),
+            Some(Duration::from_nanos(166_205_206))
+        );
         assert_eq!(on_cpu(""), None);
     }
 

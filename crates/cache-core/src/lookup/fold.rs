@@ -83,30 +83,59 @@ pub(crate) fn fold_email(email: &str, out: &mut Vec<u8>) {
     }
 }
 
-/// A phone number reduced to `+` and digits, stored backwards so that the numbers ending in
-/// some digits are the keys starting with them.
+/// The most digits of a phone number compared: longer numbers are compared by their last 31
+/// (E.164 numbers have at most 15).
+pub(crate) const MAX_PHONE_DIGITS: usize = 31;
+
+/// The nibble after the digits of an international number (written with a leading `+`).
+const INTERNATIONAL: u128 = 0xB;
+
+/// A phone number reduced to `+` and digits, packed in one integer that sorts as its digits
+/// read backwards: each digit (plus one) in four bits from the top, then a marker for `+`, then
+/// zeros. So the numbers ending with some digits are one range of keys, and a lookup compares
+/// integers, not strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct PhoneKey(u128);
+
+impl PhoneKey {
+    /// The keys whose first `digits` digits (backwards) are this key's: the numbers ending
+    /// with the same `digits` digits, with or without `+`.
+    pub(crate) fn ending_range(self, digits: usize) -> (PhoneKey, PhoneKey) {
+        let kept = 4 * digits.min(MAX_PHONE_DIGITS) as u32;
+        let rest = u128::MAX.checked_shr(kept).unwrap_or(0);
+        (PhoneKey(self.0 & !rest), PhoneKey(self.0 | rest))
+    }
+}
+
+/// A phone number, folded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Phone {
-    /// How many digits it has.
+    /// Its key.
+    pub(crate) key: PhoneKey,
+    /// How many digits it has (at most [`MAX_PHONE_DIGITS`]).
     pub(crate) digits: usize,
     /// Whether it was written with a leading `+` (an international number).
     pub(crate) international: bool,
 }
 
-/// The marker after the reversed digits of an international number.
-pub(crate) const INTERNATIONAL: u8 = b'+';
-
-/// Appends the digits of `number` backwards to `out`, then [`INTERNATIONAL`] when it starts
-/// with `+` (`+1 (317) 555-0100` → `00105557131` `+`).
-pub(crate) fn fold_phone(number: &str, out: &mut Vec<u8>) -> Phone {
-    let start = out.len();
+/// `number` reduced to its digits and whether it starts with `+` (`+1 (317) 555-0100` → the
+/// digits `13175550100`, international).
+pub(crate) fn fold_phone(number: &str) -> Phone {
     let international = number.trim_start().starts_with('+');
-    out.extend(number.bytes().rev().filter(u8::is_ascii_digit));
-    let digits = out.len() - start;
+    let mut key = 0u128;
+    let mut digits = 0;
+    for digit in number.bytes().rev().filter(u8::is_ascii_digit) {
+        if digits == MAX_PHONE_DIGITS {
+            break;
+        }
+        key |= u128::from(digit - b'0' + 1) << (124 - 4 * digits);
+        digits += 1;
+    }
     if international && digits > 0 {
-        out.push(INTERNATIONAL);
+        key |= INTERNATIONAL << (124 - 4 * digits);
     }
     Phone {
+        key: PhoneKey(key),
         digits,
         international,
     }
@@ -148,22 +177,27 @@ mod tests {
     }
 
     #[test]
-    fn phones_keep_digits_backwards_and_mark_international_numbers() {
-        let mut out = Vec::new();
-        let phone = fold_phone("+1 (317) 555-0100", &mut out);
-        assert_eq!(out, b"00105557131+");
-        assert_eq!(
-            phone,
-            Phone {
-                digits: 11,
-                international: true
-            }
+    fn phones_keep_their_digits_backwards_and_whether_they_are_international() {
+        let phone = fold_phone("+1 (317) 555-0100");
+        assert_eq!((phone.digits, phone.international), (11, true));
+        let national = fold_phone(" 317.555.0100");
+        assert_eq!((national.digits, national.international), (10, false));
+        assert_ne!(national.key, fold_phone("+317 555 0100").key);
+        assert_eq!(national.key, fold_phone("(317) 5550100").key);
+        let (low, high) = national.key.ending_range(national.digits);
+        assert!(
+            low <= phone.key && phone.key <= high,
+            "+1 317… ends with 317…"
         );
-        out.clear();
-        assert!(!fold_phone("317.555.0100", &mut out).international);
-        assert_eq!(out, b"0010555713");
-        out.clear();
-        assert_eq!(fold_phone("ext", &mut out).digits, 0);
-        assert!(out.is_empty());
+        assert!(
+            !(low <= fold_phone("+1 317 555 0101").key
+                && fold_phone("+1 317 555 0101").key <= high)
+        );
+        assert_eq!(fold_phone("ext").digits, 0);
+        assert_eq!(fold_phone(&"9".repeat(40)).digits, MAX_PHONE_DIGITS);
+        assert_eq!(
+            national.key.ending_range(MAX_PHONE_DIGITS + 5),
+            national.key.ending_range(MAX_PHONE_DIGITS)
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
-use super::fold::{self, NATIONAL_MIN_DIGITS};
+use super::fold::{self, NATIONAL_MIN_DIGITS, PhoneKey};
 use super::keys::EntityKeys;
 use super::query::Query;
 
@@ -38,9 +38,10 @@ pub struct LookupIndex {
     text: Box<[u8]>,
     ids: Box<[Key]>,
     emails: Box<[Key]>,
-    /// Reversed digits (then `+` for an international number): a national number is a
-    /// prefix of the keys it ends.
-    phones: Box<[Key]>,
+    /// Phone numbers, sorted, so that those ending with some digits are one range.
+    phones: Box<[PhoneKey]>,
+    /// The entity of each phone number.
+    phone_entities: Box<[u32]>,
     /// Folded names, from their first word.
     names: Box<[Key]>,
     /// The same names from each later word.
@@ -92,12 +93,10 @@ impl LookupIndex {
         std::mem::size_of::<Self>()
             + std::mem::size_of_val(&*self.spans)
             + self.text.len()
+            + std::mem::size_of_val(&*self.phones)
+            + std::mem::size_of_val(&*self.phone_entities)
             + std::mem::size_of::<Key>()
-                * (self.ids.len()
-                    + self.emails.len()
-                    + self.phones.len()
-                    + self.names.len()
-                    + self.words.len())
+                * (self.ids.len() + self.emails.len() + self.names.len() + self.words.len())
     }
 
     /// Where entity `entity` is in the entries JSON.
@@ -112,16 +111,16 @@ impl LookupIndex {
 
     /// Every entity `query` matches, best first, each once.
     pub(crate) fn find(&self, query: &Query) -> Vec<u32> {
-        let mut probe = Vec::new();
-        let mut found = Vec::new();
+        let mut probe = Vec::with_capacity(query.value().len() + 8);
+        let mut found = Vec::with_capacity(4);
         match query {
-            Query::Phone(number) => self.find_phone(number, &mut probe, &mut found),
+            Query::Phone(number) => self.find_phone(number, &mut found),
             Query::Email(email) => self.find_email(email, &mut probe, &mut found),
             Query::Name(name) => self.find_name(name, &mut probe, &mut found),
             Query::Any(text) => {
                 self.find_name(text, &mut probe, &mut found);
                 self.find_email(text, &mut probe, &mut found);
-                self.find_phone(text, &mut probe, &mut found);
+                self.find_phone(text, &mut found);
             }
         }
         self.first_of_each(found)
@@ -145,17 +144,18 @@ impl LookupIndex {
         }
     }
 
-    fn find_phone(&self, number: &str, probe: &mut Vec<u8>, found: &mut Vec<u32>) {
-        probe.clear();
-        let phone = fold::fold_phone(number, probe);
-        let how = if phone.digits == 0 {
+    fn find_phone(&self, number: &str, found: &mut Vec<u32>) {
+        let phone = fold::fold_phone(number);
+        let (low, high) = if phone.digits == 0 {
             return;
         } else if !phone.international && phone.digits >= NATIONAL_MIN_DIGITS {
-            Match::Prefix
+            phone.key.ending_range(phone.digits)
         } else {
-            Match::Exact
+            (phone.key, phone.key)
         };
-        found.extend(self.matching(&self.phones, probe, how));
+        let first = self.phones.partition_point(|key| *key < low);
+        let last = first + self.phones[first..].partition_point(|key| *key <= high);
+        found.extend_from_slice(&self.phone_entities[first..last]);
     }
 
     /// The entities of the `keys` equal to `probe`, or starting with it, in key order.
@@ -229,7 +229,7 @@ struct Builder {
     text: Vec<u8>,
     ids: Vec<Key>,
     emails: Vec<Key>,
-    phones: Vec<Key>,
+    phones: Vec<(PhoneKey, u32)>,
     names: Vec<Key>,
     words: Vec<Key>,
     /// Where the words of the name being added start, reused from entity to entity.
@@ -259,12 +259,17 @@ impl Builder {
         for email in &keys.emails {
             let at = self.text.len();
             fold::fold_email(email, &mut self.text);
-            self.keep_once(at, Field::Emails, entity)?;
+            self.keep_once(at, entity)?;
         }
+        let entity_phones = self.phones.len();
         for phone in &keys.phones {
-            let at = self.text.len();
-            fold::fold_phone(phone, &mut self.text);
-            self.keep_once(at, Field::Phones, entity)?;
+            let phone = fold::fold_phone(phone);
+            let repeated = self.phones[entity_phones..]
+                .iter()
+                .any(|(key, _)| *key == phone.key);
+            if phone.digits > 0 && !repeated {
+                self.phones.push((phone.key, entity));
+            }
         }
         let at = self.text.len();
         let word_starts = &mut self.word_starts;
@@ -282,15 +287,12 @@ impl Builder {
         Ok(())
     }
 
-    /// Keeps the key written at `at..` unless it is empty or the entity already has it.
-    fn keep_once(&mut self, at: usize, field: Field, entity: u32) -> Result<(), String> {
+    /// Keeps the e-mail written at `at..` unless it is empty or the entity already has it.
+    fn keep_once(&mut self, at: usize, entity: u32) -> Result<(), String> {
         let end = self.text.len();
         let written = &self.text[at..end];
-        let keys = match field {
-            Field::Emails => &self.emails,
-            Field::Phones => &self.phones,
-        };
-        let repeated = keys
+        let repeated = self
+            .emails
             .iter()
             .rev()
             .take_while(|key| key.entity == entity)
@@ -299,11 +301,7 @@ impl Builder {
             self.text.truncate(at);
             return Ok(());
         }
-        let key = key(at, end, entity)?;
-        match field {
-            Field::Emails => self.emails.push(key),
-            Field::Phones => self.phones.push(key),
-        }
+        self.emails.push(key(at, end, entity)?);
         Ok(())
     }
 
@@ -318,11 +316,16 @@ impl Builder {
             });
             keys.into_boxed_slice()
         };
+        let mut phones = self.phones;
+        // Equal numbers keep the directory's order.
+        phones.sort_unstable();
+        let (phones, phone_entities) = phones.into_iter().unzip::<_, _, Vec<_>, Vec<_>>();
         LookupIndex {
             spans: self.spans.into_boxed_slice(),
+            phones: phones.into_boxed_slice(),
+            phone_entities: phone_entities.into_boxed_slice(),
             ids: sorted(self.ids),
             emails: sorted(self.emails),
-            phones: sorted(self.phones),
             names: sorted(self.names),
             words: sorted(self.words),
             text,
@@ -338,10 +341,4 @@ fn key(at: usize, end: usize, entity: u32) -> Result<Key, String> {
         len: u32::try_from(end - at).map_err(too_large)?,
         entity,
     })
-}
-
-#[derive(Clone, Copy)]
-enum Field {
-    Emails,
-    Phones,
 }

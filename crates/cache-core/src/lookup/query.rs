@@ -117,33 +117,34 @@ impl Matches {
     /// The JSON document `serve` answers: `{directory_id, fingerprint, query, matches,
     /// match_count, truncated}`, the matches written as the stored bytes.
     pub fn to_json(&self, directory: &CachedDirectory, query: &Query) -> Vec<u8> {
-        let mut query_object = serde_json::Map::new();
-        query_object.insert(query.key().to_owned(), query.value().into());
-        let header = serde_json::json!({
-            "directory_id": directory.directory_id().as_str(),
-            "fingerprint": directory.fingerprint().as_str(),
-            "query": query_object,
-        });
         let size: usize = self.entries.iter().map(|e| e.len() + 1).sum();
-        let mut out = Vec::with_capacity(size + 256);
-        // A JSON value always serialises into memory.
-        serde_json::to_writer(&mut out, &header).unwrap_or_default();
-        out.pop();
-        out.extend_from_slice(br#","matches":["#);
+        let mut out = Vec::with_capacity(size + 192);
+        let string = |out: &mut Vec<u8>, text: &str| {
+            // Writing a string into memory cannot fail.
+            serde_json::to_writer(&mut *out, text).unwrap_or_default();
+        };
+        out.extend_from_slice(br#"{"directory_id":"#);
+        string(&mut out, directory.directory_id().as_str());
+        out.extend_from_slice(br#","fingerprint":"#);
+        string(&mut out, directory.fingerprint().as_str());
+        out.extend_from_slice(br#","query":{"#);
+        string(&mut out, query.key());
+        out.push(b':');
+        string(&mut out, query.value());
+        out.extend_from_slice(br#"},"matches":["#);
         for (i, entry) in self.entries.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(entry);
         }
-        out.extend_from_slice(
-            format!(
-                r#"],"match_count":{},"truncated":{}}}"#,
-                self.match_count,
-                self.truncated()
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(br#"],"match_count":"#);
+        out.extend_from_slice(self.match_count.to_string().as_bytes());
+        out.extend_from_slice(if self.truncated() {
+            br#","truncated":true}"#
+        } else {
+            br#","truncated":false}"#
+        });
         out
     }
 }
