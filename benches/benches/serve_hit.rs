@@ -15,7 +15,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use dircache_benches::{
-    Connection, DIRECTORY, ENTRIES, Error, Load, STATIC_LISTENING, Throughput, Upstream, record,
+    Connection, DIRECTORY, ENTRIES, Error, Load, STATIC_LISTENING, Throughput, Upstream, median,
+    record,
 };
 use hyper::StatusCode;
 use hyper::header::CONTENT_TYPE;
@@ -186,17 +187,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
-}
-
-/// The median of `values` (not empty).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    }
 }
 
 /// Fills serve's cache with the directory (a MISS) and reads it back as a HIT: the body and

@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+mod cpu;
 mod error;
 mod http;
 mod load;
+mod median;
 mod raw;
 mod record;
 mod rss;
@@ -10,9 +12,11 @@ mod serve_growth;
 mod static_app;
 mod upstream;
 
+pub use cpu::thread_cpu;
 pub use error::Error;
 pub use http::{Answer, Connection, Counted};
 pub use load::{Load, Throughput};
+pub use median::median;
 pub use raw::RawFetch;
 pub use record::{BENCH_DIR_ENV, record};
 pub use rss::resident_bytes;

@@ -101,6 +101,27 @@ const FIGURES: &[Figure] = &[
         unit: Unit::Ratio,
         goal: Goal::AtMost(1.0),
     },
+    Figure {
+        name: "lookup_ns",
+        bench: "lookup",
+        value: Source::Median(criterion("lookup", "find_phone")),
+        unit: Unit::Nanoseconds,
+        goal: Goal::AtMost(500.0),
+    },
+    Figure {
+        name: "index_build_vs_fetch",
+        bench: "lookup",
+        value: Source::Recorded("index_build_vs_fetch"),
+        unit: Unit::Ratio,
+        goal: Goal::AtMost(0.25),
+    },
+    Figure {
+        name: "lookup_vs_hit",
+        bench: "serve_lookup",
+        value: Source::Recorded("lookup_vs_hit"),
+        unit: Unit::Ratio,
+        goal: Goal::AtLeast(0.9),
+    },
 ];
 
 /// The bench targets that run the `dircache` binary: xtask builds it in release mode first and
@@ -110,6 +131,7 @@ const NEEDS_DIRCACHE: &[&str] = &[
     "serve_rss",
     "big_directory_rss",
     "shared_budget",
+    "serve_lookup",
 ];
 /// Read by the bench targets in [`NEEDS_DIRCACHE`] (see `testkit::dircache_binary`).
 const DIRCACHE_BIN_ENV: &str = "DIRCACHE_BIN";
@@ -479,7 +501,9 @@ mod tests {
                 "serve_hit",
                 "serve_rss",
                 "big_directory_rss",
-                "shared_budget"
+                "shared_budget",
+                "lookup",
+                "serve_lookup"
             ]
         );
     }

@@ -15,7 +15,7 @@ use crate::refresh::{Cause, RefreshRequest};
 use crate::stats::StatsRecorder;
 use crate::{
     CacheBackend, CacheField, CacheStats, CachedDirectory, Clock, DirectoryId, DirectorySource,
-    Error, Limits, MemoryBackend, Outcome, TtlMatrix,
+    Error, Limits, MemoryBackend, Outcome, Route, TtlMatrix,
 };
 
 /// A directory as answered by [`DirectoryCache::get`].
@@ -69,17 +69,25 @@ impl DirectoryCache {
     /// The cached copy of `id`: fresh from the cache (`Hit`), fetched from upstream (`Miss`),
     /// or expired but served because upstream is failing (`Stale`).
     pub async fn get(&self, id: &DirectoryId) -> Result<Lookup, Error> {
-        self.get_for(id, Cause::Read).await
+        self.get_for(id, Route::Directory).await
     }
 
-    async fn get_for(&self, id: &DirectoryId, cause: Cause) -> Result<Lookup, Error> {
+    /// [`Self::get`], counted in the metrics under `route` (a lookup reads its directory so).
+    pub async fn get_for(&self, id: &DirectoryId, route: Route) -> Result<Lookup, Error> {
+        self.read(id, route, Cause::Read).await
+    }
+
+    /// A read for `cause`, counted under `route`.
+    async fn read(&self, id: &DirectoryId, route: Route, cause: Cause) -> Result<Lookup, Error> {
         // One clock read serves both the latency and the freshness check.
         let started = quanta::Instant::now();
         let result = self.lookup(id, started, cause).await;
         let outcome = result.as_ref().ok().map(|lookup| lookup.outcome);
         let elapsed = started.elapsed();
         self.inner.stats.record(outcome, elapsed);
-        self.inner.metrics.record(outcome, elapsed.as_secs_f64());
+        self.inner
+            .metrics
+            .record(route, outcome, elapsed.as_secs_f64());
         result
     }
 
@@ -229,7 +237,7 @@ impl DirectoryCache {
         futures::stream::iter(ids)
             .map(move |id| async move {
                 let result = self
-                    .get_for(&id, Cause::Warm)
+                    .read(&id, Route::Directory, Cause::Warm)
                     .await
                     .map(|lookup| lookup.outcome);
                 (id, result)

@@ -1,6 +1,7 @@
 //! `CachedDirectory`: one directory's entries as cached, with its TTL, validators and JSON body.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use audit::timestamp::rfc3339;
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use genesys_client::{DirectorySnapshot, Entry, Fingerprint};
 use serde::{Deserialize, Serialize};
 
-use crate::{DirectoryId, Error, Ttl};
+use crate::{DirectoryId, Error, LookupIndex, Ttl};
 
 /// Why a cached copy was written (the seed's `invalidation_directive`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -97,6 +98,8 @@ pub struct CachedDirectory {
     entity_tag: Bytes,
     body: Bytes,
     entries_at: usize,
+    /// The lookup index of the entries, built with the copy (SPEC §8).
+    lookup: Arc<LookupIndex>,
 }
 
 impl CachedDirectory {
@@ -138,6 +141,15 @@ impl CachedDirectory {
     /// Rebuilds a cached copy from its metadata and the JSON array of its entries (what a
     /// backend stored). The array must be JSON with as many entries as the metadata says.
     pub fn from_parts(meta: DirectoryMeta, entries_json: &[u8]) -> Result<Self, Error> {
+        let lookup = crate::lookup::index_of(&meta, entries_json)?;
+        Self::with_index(meta, entries_json, lookup)
+    }
+
+    fn with_index(
+        meta: DirectoryMeta,
+        entries_json: &[u8],
+        lookup: Arc<LookupIndex>,
+    ) -> Result<Self, Error> {
         let header = Header::of(&meta)?;
         let mut body = serde_json::to_vec(&header).map_err(|e| Error::Encode {
             directory_id: meta.directory_id.clone(),
@@ -157,6 +169,7 @@ impl CachedDirectory {
             meta,
             body: Bytes::from(body),
             entries_at,
+            lookup,
         })
     }
 
@@ -169,7 +182,8 @@ impl CachedDirectory {
             invalidation_directive: InvalidationDirective::Revalidated,
             ..self.meta.clone()
         };
-        Self::from_parts(meta, self.entries_json())
+        // The same entries: the same index.
+        Self::with_index(meta, self.entries_json(), Arc::clone(&self.lookup))
     }
 
     /// The metadata.
@@ -249,9 +263,20 @@ impl CachedDirectory {
         self.meta.invalidation_directive
     }
 
-    /// What this copy weighs in memory, roughly: its body plus a fixed overhead.
+    /// What this copy weighs in memory, roughly: its body, its lookup index and a fixed
+    /// overhead.
     pub fn size_bytes(&self) -> usize {
-        self.body.len() + std::mem::size_of::<Self>()
+        self.body.len() + self.lookup.heap_bytes() + std::mem::size_of::<Self>()
+    }
+
+    /// The lookup index of the entries.
+    pub fn lookup_index(&self) -> &LookupIndex {
+        &self.lookup
+    }
+
+    /// Where [`Self::entries_json`] starts in [`Self::body`].
+    pub(crate) fn entries_offset(&self) -> usize {
+        self.entries_at
     }
 }
 

@@ -19,6 +19,13 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A lookup that cannot be asked: no key or two, an unknown key, an empty value, a bad
+    /// limit (SPEC §8).
+    #[error("invalid query: {reason}")]
+    InvalidQuery {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A TTL outside 30..=3600 seconds.
     #[error("invalid TTL of {seconds} s: a TTL is 30..=3600 seconds")]
     InvalidTtl {

@@ -9,12 +9,14 @@ mod directory_id;
 mod error;
 mod flight;
 mod listener;
+mod lookup;
 mod memory;
 mod metrics;
 mod negative;
 mod org_directories;
 mod pipeline;
 mod refresh;
+mod route;
 mod source;
 mod source_error;
 mod stats;
@@ -40,11 +42,13 @@ pub use listener::{
     ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange, LISTENER_FAILURES_TOTAL,
     ListenerError,
 };
+pub use lookup::{DEFAULT_LIMIT, LookupIndex, MAX_LIMIT, Matches, Query, parse_limit};
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 pub use metrics::describe_metrics;
 pub use negative::{InProcessNegatives, MAX_NEGATIVE_TTL, NegativeAnswer, NegativeCache};
 pub use org_directories::{DeclaredDirectory, OrgDirectories, Undeclared};
 pub use refresh::RefreshKind;
+pub use route::Route;
 pub use source::{Declaration, DirectorySource};
 pub use source_error::{BUDGET_EXHAUSTED, SourceError, SourceErrorKind};
 pub use stats::{CacheStats, Outcome};

@@ -5,7 +5,7 @@
 
 use metrics::{Counter, Histogram, Unit, counter, describe_counter, describe_histogram, histogram};
 
-use crate::Outcome;
+use crate::{Outcome, Route};
 
 pub(crate) const REQUESTS: &str = "dircache_requests_total";
 pub(crate) const REQUEST_DURATION: &str = "dircache_request_duration_seconds";
@@ -13,6 +13,7 @@ pub(crate) const REFRESHES: &str = "dircache_refreshes_total";
 pub(crate) const VERIFICATIONS: &str = "dircache_verifications_total";
 pub(crate) const BACKEND_ERRORS: &str = "dircache_backend_errors_total";
 pub(crate) const INVALIDATIONS: &str = "dircache_invalidations_total";
+pub(crate) const LOOKUP_INDEX_BUILDS: &str = "dircache_lookup_index_builds_total";
 
 /// Describes every metric of this crate (HELP text) to the installed recorder: the pipeline's,
 /// the memory backend's and the change listeners'.
@@ -22,12 +23,12 @@ pub fn describe_metrics() {
     crate::negative::describe();
     describe_counter!(
         REQUESTS,
-        "Directory requests answered by the cache, by outcome (hit, miss, stale, error)."
+        "Directory requests answered by the cache, by outcome (hit, miss, stale, error) and route (directory, lookup)."
     );
     describe_histogram!(
         REQUEST_DURATION,
         Unit::Seconds,
-        "Time to answer a directory request, from the cache or upstream."
+        "Time to answer a directory request, from the cache or upstream, by route."
     );
     describe_counter!(
         REFRESHES,
@@ -42,11 +43,20 @@ pub fn describe_metrics() {
         "Cache backend operations that failed, by backend and operation."
     );
     describe_counter!(INVALIDATIONS, "Directories invalidated on request.");
+    describe_counter!(
+        LOOKUP_INDEX_BUILDS,
+        "Lookup indexes built, one per cached copy filled or read from a shared backend."
+    );
 }
 
-/// Handles for the metrics of the request path.
+/// Handles for the metrics of the request path, per route.
 #[derive(Debug)]
 pub(crate) struct RequestMetrics {
+    routes: [RouteMetrics; Route::ALL.len()],
+}
+
+#[derive(Debug)]
+struct RouteMetrics {
     hit: Counter,
     miss: Counter,
     stale: Counter,
@@ -58,23 +68,29 @@ impl RequestMetrics {
     pub(crate) fn register() -> Self {
         describe_metrics();
         Self {
-            hit: counter!(REQUESTS, "outcome" => "hit"),
-            miss: counter!(REQUESTS, "outcome" => "miss"),
-            stale: counter!(REQUESTS, "outcome" => "stale"),
-            error: counter!(REQUESTS, "outcome" => "error"),
-            duration: histogram!(REQUEST_DURATION),
+            routes: Route::ALL.map(|route| {
+                let route = route.as_str();
+                RouteMetrics {
+                    hit: counter!(REQUESTS, "outcome" => "hit", "route" => route),
+                    miss: counter!(REQUESTS, "outcome" => "miss", "route" => route),
+                    stale: counter!(REQUESTS, "outcome" => "stale", "route" => route),
+                    error: counter!(REQUESTS, "outcome" => "error", "route" => route),
+                    duration: histogram!(REQUEST_DURATION, "route" => route),
+                }
+            }),
         }
     }
 
-    pub(crate) fn record(&self, outcome: Option<Outcome>, seconds: f64) {
+    pub(crate) fn record(&self, route: Route, outcome: Option<Outcome>, seconds: f64) {
+        let metrics = &self.routes[route.index()];
         match outcome {
-            Some(Outcome::Hit) => &self.hit,
-            Some(Outcome::Miss) => &self.miss,
-            Some(Outcome::Stale) => &self.stale,
-            None => &self.error,
+            Some(Outcome::Hit) => &metrics.hit,
+            Some(Outcome::Miss) => &metrics.miss,
+            Some(Outcome::Stale) => &metrics.stale,
+            None => &metrics.error,
         }
         .increment(1);
-        self.duration.record(seconds);
+        metrics.duration.record(seconds);
     }
 }
 
@@ -92,4 +108,8 @@ pub(crate) fn backend_error(backend: &'static str, operation: &'static str) {
 
 pub(crate) fn invalidation() {
     counter!(INVALIDATIONS).increment(1);
+}
+
+pub(crate) fn lookup_index_built() {
+    counter!(LOOKUP_INDEX_BUILDS).increment(1);
 }

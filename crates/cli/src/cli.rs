@@ -36,6 +36,21 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = GetOutput::Table)]
         output: GetOutput,
     },
+    /// Look up entries inside one directory, from its cached copy: by phone, e-mail, name,
+    /// entry id, or any of phone, e-mail and name (`--q`).
+    Find {
+        /// The directory id.
+        id: String,
+        /// What to look for.
+        #[command(flatten)]
+        key: FindKey,
+        /// The most matches printed, 1..=1000.
+        #[arg(long, default_value_t = cache_core::DEFAULT_LIMIT, value_parser = find_limit)]
+        limit: usize,
+        /// `table`: one row per match and a summary; `json`: the document `serve` answers.
+        #[arg(long, value_enum, default_value_t = GetOutput::Table)]
+        output: GetOutput,
+    },
     /// Fetch directories into the cache (a progress bar on a terminal, one line each otherwise).
     Warm {
         /// The directory ids.
@@ -75,6 +90,33 @@ pub(crate) enum Command {
     // not offered in `--help` then.
     #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo,
+}
+
+/// What `find` looks for: exactly one of its flags.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct FindKey {
+    /// A phone number, any punctuation; without `+`, 7 digits or more also match the end of a
+    /// longer number.
+    #[arg(long)]
+    pub(crate) phone: Option<String>,
+    /// An e-mail address, whole, in any case.
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+    /// The start of a name or of a word of it, without regard to case or accents.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// An entry id.
+    #[arg(long)]
+    pub(crate) entry: Option<String>,
+    /// Any of a name, an e-mail or a phone.
+    #[arg(long)]
+    pub(crate) q: Option<String>,
+}
+
+/// A `find --limit`.
+fn find_limit(raw: &str) -> Result<usize, String> {
+    cache_core::parse_limit(raw).map_err(|e| e.to_string())
 }
 
 /// How `get` prints a directory.

@@ -232,3 +232,80 @@ fn the_upstream_request_rate_is_the_configured_one() -> Result<()> {
     assert_eq!(mock.stats().directory_requests, 8);
     Ok(())
 }
+
+#[test]
+fn find_prints_the_matches_or_the_entry_and_refuses_a_bad_query() -> Result<()> {
+    let entries = vec![
+        json!({"id": "e1", "name": "José Ñúñez", "email": "jose@example.com", "phone": "+1 317 555 0100"}),
+        json!({"id": "e2", "name": "Ana Smith", "email": "ana@example.com", "phone": "+44 20 7946 0018"}),
+    ];
+    let mock = mock_with("people", MockDirectory::new(entries.clone()))?;
+    let setup = setup(&mock)?;
+
+    let json = exited(
+        setup.run(&[
+            "find",
+            "people",
+            "--phone",
+            "(317) 555-0100",
+            "--output",
+            "json",
+        ])?,
+        0,
+    );
+    let document: Value = serde_json::from_str(&json.stdout)?;
+    assert_eq!(document["matches"], json!([entries[0]]));
+    assert_eq!(document["query"], json!({"phone": "(317) 555-0100"}));
+    assert_eq!(
+        (
+            document["match_count"].as_u64(),
+            document["truncated"].as_bool()
+        ),
+        (Some(1), Some(false))
+    );
+
+    let table = exited(setup.run(&["find", "people", "--name", "nunez"])?, 0);
+    assert!(
+        table.stdout.contains("José Ñúñez") && !table.stdout.contains("Ana"),
+        "{table}"
+    );
+    assert!(
+        table
+            .stdout
+            .contains("1 of 1 matches for name=\"nunez\" in people (MISS)"),
+        "{table}"
+    );
+    let limited = exited(
+        setup.run(&["find", "people", "--q", "example", "--limit", "1"])?,
+        0,
+    );
+    assert!(
+        limited.stdout.contains("0 of 0 matches"),
+        "an e-mail matches whole: {limited}"
+    );
+
+    let entry = exited(
+        setup.run(&["find", "people", "--entry", "e2", "--output", "json"])?,
+        0,
+    );
+    assert_eq!(serde_json::from_str::<Value>(&entry.stdout)?, entries[1]);
+    let missing = exited(setup.run(&["find", "people", "--entry", "nobody"])?, 1);
+    assert!(missing.stderr.contains("no entry with id"), "{missing}");
+
+    let upstream = mock.stats().requests_for("people");
+    for args in [
+        &["find", "people"][..],
+        &["find", "people", "--phone", "1", "--name", "a"],
+        &["find", "people", "--name", " "],
+        &["find", "people", "--q", "a", "--limit", "0"],
+    ] {
+        let refused = exited(setup.run(args)?, 2);
+        assert!(!refused.stderr.is_empty(), "{args:?}");
+    }
+    assert_eq!(
+        mock.stats().requests_for("people"),
+        upstream,
+        "refused before any request"
+    );
+    Ok(())
+}

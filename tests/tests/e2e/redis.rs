@@ -528,3 +528,76 @@ async fn redis_settings_are_checked_and_the_password_never_shows() -> Result<()>
     }
     Ok(())
 }
+
+/// `dircache_lookup_index_builds_total` of `served`.
+async fn index_builds(served: &Served) -> Result<f64> {
+    let text = served.get("/metrics").await?.text();
+    let exposition = dircache_e2e::prometheus::parse(&text)?;
+    Ok(exposition
+        .sum("dircache_lookup_index_builds_total", &[])
+        .unwrap_or(0.0))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_l1_each_instance_builds_the_lookup_index_once_per_copy() -> Result<()> {
+    let (redis, mock) = redis_and_vendors(MockDirectory::generated(40, 3))?;
+    let a = on_redis(&mock, &redis.url())?.start().await?;
+    let b = on_redis(&mock, &redis.url())?.start().await?;
+    let some_id = mock.directory_entries("vendors").unwrap()[7]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for served in [&a, &b] {
+        for path in [
+            "/v1/directories/vendors/entries?q=a",
+            &format!("/v1/directories/vendors/entries/{some_id}"),
+        ] {
+            for _ in 0..5 {
+                let answer = served.get(path).await?;
+                cache_status(&answer)?;
+            }
+        }
+    }
+    assert_eq!(mock.stats().requests_for("vendors"), 1);
+    assert_eq!(
+        index_builds(&a).await?,
+        1.0,
+        "A built the index of the copy it fetched"
+    );
+    assert_eq!(
+        index_builds(&b).await?,
+        1.0,
+        "B built it once, when the copy entered its L1"
+    );
+
+    // A new copy: one more index on each instance.
+    mock.update_directory("vendors", |entries| {
+        entries[7]["name"] = "Renamed upstream".into()
+    });
+    let verified = a.verify("vendors", Some(ADMIN_TOKEN)).await?;
+    assert_eq!(verified.json()?["result"], "changed");
+    wait_for_status(
+        &b,
+        &format!("/v1/directories/vendors/entries/{some_id}"),
+        200,
+        Duration::from_secs(5),
+    )
+    .await?;
+    let renamed = || async {
+        let answer = b
+            .get(&format!("/v1/directories/vendors/entries/{some_id}"))
+            .await?;
+        anyhow::Ok(answer.json()?["name"] == "Renamed upstream")
+    };
+    let started = Instant::now();
+    while !renamed().await? {
+        ensure!(
+            started.elapsed() < Duration::from_secs(5),
+            "B never saw the new copy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(index_builds(&a).await?, 2.0);
+    assert_eq!(index_builds(&b).await?, 2.0);
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! `dircache get ID`: one directory, as a table or as the JSON document `serve` answers.
 
-use cache_core::DirectoryId;
+use cache_core::{DirectoryId, Entry};
 use comfy_table::{Table, presets};
 
 use super::{print, rfc3339};
@@ -16,19 +16,7 @@ pub(super) async fn run(app: &App, id: &DirectoryId, output: GetOutput) -> Resul
         GetOutput::Json => print(directory.body()),
         GetOutput::Table => {
             let entries = directory.entries()?;
-            let mut table = Table::new();
-            table
-                .load_preset(presets::UTF8_FULL_CONDENSED)
-                .set_header(["id", "name", "email", "phone"]);
-            for entry in &entries {
-                table.add_row([
-                    entry.id().unwrap_or_default(),
-                    entry.name().unwrap_or_default(),
-                    entry.email().unwrap_or_default(),
-                    entry.phone().unwrap_or_default(),
-                ]);
-            }
-            print(table.to_string())?;
+            print(entry_table(&entries))?;
             print(format!(
                 "{} entries in {} ({}), fingerprint {}, expires at {}",
                 directory.entry_count(),
@@ -39,4 +27,21 @@ pub(super) async fn run(app: &App, id: &DirectoryId, output: GetOutput) -> Resul
             ))
         }
     }
+}
+
+/// `entries` as a table: id, name, e-mail, phone.
+pub(super) fn entry_table(entries: &[Entry]) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_header(["id", "name", "email", "phone"]);
+    for entry in entries {
+        table.add_row([
+            entry.id().unwrap_or_default(),
+            entry.name().unwrap_or_default(),
+            entry.email().unwrap_or_default(),
+            entry.phone().unwrap_or_default(),
+        ]);
+    }
+    table.to_string()
 }

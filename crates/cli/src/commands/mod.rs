@@ -1,7 +1,8 @@
-//! The one-shot commands (`get`, `warm`, `invalidate`, `verify`, `stats`): the same pipeline
+//! The one-shot commands (`get`, `find`, `warm`, `invalidate`, `verify`, `stats`): the same pipeline
 //! as `serve`, run once. With the memory backend each starts from an empty cache.
 
 mod directories;
+mod find;
 mod get;
 mod invalidate;
 mod stats;
@@ -21,6 +22,7 @@ use crate::failure::{Failure, one_line};
 /// A one-shot command with its directory ids checked.
 enum Task {
     Get(DirectoryId, GetOutput),
+    Find(DirectoryId, find::Search),
     Warm(Vec<DirectoryId>),
     Invalidate(DirectoryId),
     Verify(DirectoryId, ReportOutput),
@@ -33,6 +35,12 @@ impl Task {
     fn of(command: &Command) -> Result<Task, Failure> {
         Ok(match command {
             Command::Get { id, output } => Task::Get(directory_id(id)?, *output),
+            Command::Find {
+                id,
+                key,
+                limit,
+                output,
+            } => Task::Find(directory_id(id)?, find::Search::of(key, *limit, *output)?),
             Command::Warm { ids } => {
                 let mut valid = Vec::with_capacity(ids.len());
                 for id in ids {
@@ -64,6 +72,7 @@ pub(crate) async fn run(command: &Command, config: &Config) -> Result<(), Failur
     let app = App::build(config).await?;
     let result = match task {
         Task::Get(id, output) => get::run(&app, &id, output).await,
+        Task::Find(id, search) => find::run(&app, &id, &search).await,
         Task::Warm(ids) => warm::run(&app, ids).await,
         Task::Invalidate(id) => invalidate::run(&app, &id).await,
         Task::Verify(id, output) => verify::run(&app, &id, output).await,

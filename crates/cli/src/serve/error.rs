@@ -3,9 +3,10 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cache_core::SourceErrorKind;
+use cache_core::{Outcome, SourceErrorKind};
 use serde::Serialize;
 
+use super::routes::X_CACHE;
 use crate::failure::one_line;
 
 /// How long a client is asked to wait after a 429 when upstream did not say: Genesys' rate
@@ -20,6 +21,8 @@ pub(crate) struct ApiError {
     message: String,
     correlation_id: Option<String>,
     retry_after: Option<u64>,
+    /// A refusal remembered by the negative cache: a hit, upstream was not asked (SPEC §9).
+    remembered: bool,
 }
 
 impl ApiError {
@@ -30,6 +33,7 @@ impl ApiError {
             message: message.into(),
             correlation_id: None,
             retry_after: None,
+            remembered: false,
         }
     }
 
@@ -61,6 +65,15 @@ impl ApiError {
         )
     }
 
+    /// 404: the cached directory has no entry with this id.
+    pub(crate) fn entry_not_found(directory_id: &cache_core::DirectoryId) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+            format!("directory `{directory_id}` has no entry with this id"),
+        )
+    }
+
     /// 503: the cache backend does not answer.
     pub(crate) fn not_ready(error: &cache_core::Error) -> Self {
         Self::new(
@@ -76,6 +89,9 @@ impl ApiError {
         match error {
             cache_core::Error::InvalidDirectoryId { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_directory_id", message)
+            }
+            cache_core::Error::InvalidQuery { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_query", message)
             }
             cache_core::Error::TooManyEntries { .. } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,6 +115,7 @@ impl ApiError {
                 };
                 let mut api = Self::new(status, code, message);
                 api.correlation_id = source.correlation_id().map(str::to_owned);
+                api.remembered = source.is_remembered();
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     // Whole seconds, rounded up: never ask for a retry sooner than upstream did.
                     api.retry_after = Some(
@@ -143,6 +160,10 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.remembered {
+            let hit = HeaderValue::from_static(Outcome::Hit.as_str());
+            headers.insert(X_CACHE.clone(), hit);
         }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -3,6 +3,7 @@
 
 mod access_log;
 mod auth;
+mod entries;
 mod error;
 mod routes;
 mod shutdown;
@@ -89,6 +90,11 @@ pub(crate) fn router(state: ServeState) -> Router {
         )
         .route("/v1/directories/{id}/verify", post(routes::verify))
         .route("/v1/directories", get(routes::directories))
+        .route("/v1/directories/{id}/entries", get(entries::find))
+        .route(
+            "/v1/directories/{id}/entries/{entry_id}",
+            get(entries::entry),
+        )
         .route("/v1/stats", get(routes::stats))
         .route("/metrics", get(routes::metrics))
         .route("/healthz", get(routes::healthz))

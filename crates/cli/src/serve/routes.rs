@@ -23,7 +23,12 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The directory id of the path, validated before anything else is done with the request.
 fn directory_id(path: Result<Path<String>, PathRejection>) -> Result<DirectoryId, ApiError> {
     let Path(raw) = path.map_err(|_| ApiError::unreadable_id())?;
-    DirectoryId::new(&raw).map_err(|e| ApiError::from_cache(&e))
+    valid_directory_id(&raw)
+}
+
+/// A directory id, validated.
+pub(super) fn valid_directory_id(raw: &str) -> Result<DirectoryId, ApiError> {
+    DirectoryId::new(raw).map_err(|e| ApiError::from_cache(&e))
 }
 
 /// `GET /v1/directories/{id}`: the cached document, `X-Cache`, `ETag`, and 304 to a matching
@@ -38,26 +43,21 @@ pub(crate) async fn get_directory(
         Err(e) => return e.into_response(),
     };
     match state.cache().get(&id).await {
-        Ok(lookup) => directory_response(&lookup.directory, lookup.outcome, &headers),
-        Err(e) => {
-            let mut response = ApiError::from_cache(&e).into_response();
-            // A refusal remembered by the negative cache is a hit: upstream was not asked.
-            if e.upstream()
-                .is_some_and(cache_core::SourceError::is_remembered)
-            {
-                let hit = HeaderValue::from_static(Outcome::Hit.as_str());
-                response.headers_mut().insert(X_CACHE.clone(), hit);
-            }
-            response
+        Ok(lookup) => {
+            let body = lookup.directory.body().clone();
+            copy_response(&lookup.directory, lookup.outcome, &headers, body)
         }
+        Err(e) => ApiError::from_cache(&e).into_response(),
     }
 }
 
-/// The answer for a directory: the body shared with the cache (no copy, no serialisation).
-fn directory_response(
+/// The answer `body` from a cached copy (for a directory, its body shared with the cache: no
+/// copy, no serialisation), with the copy's `ETag` and `X-Cache`, or 304.
+pub(super) fn copy_response(
     directory: &CachedDirectory,
     outcome: Outcome,
     request: &HeaderMap,
+    body: impl Into<Body>,
 ) -> Response {
     let etag = etag_of(directory);
     let x_cache = HeaderValue::from_static(outcome.as_str());
@@ -78,7 +78,7 @@ fn directory_response(
             (X_CACHE.clone(), x_cache),
             (header::ETAG, etag),
         ],
-        Body::from(directory.body().clone()),
+        body.into(),
     )
         .into_response()
 }

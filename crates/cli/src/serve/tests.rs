@@ -314,3 +314,208 @@ async fn health_metrics_and_unknown_routes() {
         });
     assert!(every_metric_has_help, "{text}");
 }
+
+/// Routing directory entries with the keys lookups need, as upstream writes them.
+fn people() -> MockDirectory {
+    MockDirectory::new(vec![
+        serde_json::json!({"id": "e1", "name": "José Ñúñez", "email": "Jose.Nunez@Example.com",
+            "phone": "+1 (317) 555-0100", "selfUri": "/api/v2/routing/directories/entries/e1"}),
+        serde_json::json!({"id": "e2", "name": "Joselyn Park", "email": null, "phone": "+44 20 7946 0018"}),
+        serde_json::json!({"id": "e3", "name": "Mary Jose", "email": "mary@example.com"}),
+    ])
+}
+
+#[tokio::test]
+async fn lookups_answer_from_the_cached_copy_with_its_etag() {
+    let h = Harness::start(None).await;
+    h.mock.put_directory("people", people());
+
+    let first = h
+        .get("/v1/directories/people/entries?phone=317.555.0100")
+        .await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-cache"], "MISS");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body = json(first).await;
+    assert_eq!(body["directory_id"], "people");
+    assert_eq!(
+        format!("W/\"{}\"", body["fingerprint"].as_str().unwrap()),
+        etag
+    );
+    assert_eq!(body["query"], serde_json::json!({"phone": "317.555.0100"}));
+    assert_eq!(body["matches"][0]["id"], "e1");
+    assert_eq!(
+        body["matches"][0]["selfUri"],
+        "/api/v2/routing/directories/entries/e1"
+    );
+    assert_eq!(
+        (body["match_count"].as_u64(), body["truncated"].as_bool()),
+        (Some(1), Some(false))
+    );
+
+    let by_email = h
+        .get("/v1/directories/people/entries?email=JOSE.NUNEZ%40example.com")
+        .await;
+    assert_eq!(by_email.headers()["x-cache"], "HIT");
+    assert_eq!(json(by_email).await["matches"][0]["id"], "e1");
+    let by_name = json(
+        h.get("/v1/directories/people/entries?name=jose&limit=2")
+            .await,
+    )
+    .await;
+    let names: Vec<&str> = by_name["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["e1", "e2"]);
+    assert_eq!(
+        (
+            by_name["match_count"].as_u64(),
+            by_name["truncated"].as_bool()
+        ),
+        (Some(3), Some(true))
+    );
+    let by_q = json(
+        h.get("/v1/directories/people/entries?q=%2B44%2020%207946%200018")
+            .await,
+    )
+    .await;
+    assert_eq!(by_q["matches"][0]["id"], "e2");
+    let none = json(
+        h.get("/v1/directories/people/entries?phone=%2B15550000000")
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (
+            none["match_count"].as_u64(),
+            none["matches"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+
+    let entry = h.get("/v1/directories/people/entries/e3").await;
+    assert_eq!(entry.status(), 200);
+    assert_eq!(entry.headers()["etag"], etag.as_str());
+    assert_eq!(entry.headers()["x-cache"], "HIT");
+    assert_eq!(json(entry).await, people().entries()[2]);
+    let missing = h.get("/v1/directories/people/entries/nobody").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(json(missing).await["error"]["code"], "entry_not_found");
+    for path in [
+        "/v1/directories/people/entries/e1",
+        "/v1/directories/people/entries?name=mary",
+    ] {
+        let conditional = h
+            .http
+            .get(h.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(conditional.status(), 304, "{path}");
+    }
+    assert_eq!(h.mock.stats().requests_for("people"), 1);
+
+    let stats = json(h.get("/v1/stats").await).await;
+    assert_eq!(
+        (stats["hits"].as_u64(), stats["misses"].as_u64()),
+        (Some(8), Some(1))
+    );
+    let text = h.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("dircache_requests_total{")
+                && l.contains("outcome=\"hit\"")
+                && l.contains("route=\"lookup\"")
+                && l.ends_with(" 8")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn bad_lookups_are_400_before_any_request() {
+    let h = Harness::start(None).await;
+    h.mock.put_directory("people", people());
+    for query in [
+        "",
+        "?limit=5",
+        "?phone=1&name=a",
+        "?name=",
+        "?phone=%20",
+        "?city=x",
+        "?q=a&limit=0",
+        "?q=a&limit=x",
+    ] {
+        let answer = h
+            .get(&format!("/v1/directories/people/entries{query}"))
+            .await;
+        assert_eq!(answer.status(), 400, "{query}");
+        assert_eq!(
+            json(answer).await["error"]["code"],
+            "invalid_query",
+            "{query}"
+        );
+    }
+    let (status, body) = h.raw("GET", "/v1/directories/../entries?q=a").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_directory_id"))
+    );
+    let stats = h.mock.stats();
+    assert_eq!((stats.token_requests, stats.directory_requests), (0, 0));
+}
+
+#[tokio::test]
+async fn concurrent_lookups_of_an_uncached_directory_share_one_fetch() {
+    let h = Harness::start(None).await;
+    h.mock.put_directory("people", people());
+    let lookups = (0..20).map(|i| {
+        h.get(if i % 2 == 0 {
+            "/v1/directories/people/entries?name=mary"
+        } else {
+            "/v1/directories/people/entries/e2"
+        })
+    });
+    for answer in futures::future::join_all(lookups).await {
+        assert_eq!(answer.status(), 200);
+    }
+    assert_eq!(h.mock.stats().requests_for("people"), 1);
+}
+
+#[tokio::test]
+async fn a_lookup_after_an_upstream_change_and_verify_sees_the_new_copy() {
+    let h = Harness::start(Some(TOKEN)).await;
+    h.mock.put_directory("people", people());
+    let before = json(
+        h.get("/v1/directories/people/entries?phone=%2B13175550100")
+            .await,
+    )
+    .await;
+    assert_eq!(before["matches"][0]["name"], "José Ñúñez");
+
+    h.mock.update_directory("people", |entries| {
+        entries[0]["phone"] = "+1 317 555 0111".into();
+        entries[0]["name"] = "José Núñez-Ruiz".into();
+    });
+    let report = json(h.admin_post(&h.url("/v1/directories/people/verify")).await).await;
+    assert_eq!(report["result"], "changed");
+
+    let old = json(
+        h.get("/v1/directories/people/entries?phone=%2B13175550100")
+            .await,
+    )
+    .await;
+    assert_eq!(old["match_count"], 0);
+    let new = json(
+        h.get("/v1/directories/people/entries?phone=3175550111")
+            .await,
+    )
+    .await;
+    assert_eq!(new["matches"][0]["name"], "José Núñez-Ruiz");
+    assert_eq!(new["fingerprint"], report["fingerprint"]);
+    let by_word = json(h.get("/v1/directories/people/entries?name=ruiz").await).await;
+    assert_eq!(by_word["matches"][0]["id"], "e1");
+}

@@ -1,0 +1,344 @@
+//! `LookupIndex`: the keys of one cached copy's entities in sorted vectors, each pointing at
+//! its entity's bytes in the stored JSON.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde_json::value::RawValue;
+
+use super::fold::{self, NATIONAL_MIN_DIGITS, PhoneKey};
+use super::keys::EntityKeys;
+use super::query::Query;
+
+/// Where an entity's JSON is in the entries array, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// Its first byte.
+    pub(crate) at: u32,
+    /// Its length.
+    pub(crate) len: u32,
+}
+
+/// One key: folded bytes in the index's text, and the entity it leads to.
+#[derive(Clone, Copy, Debug)]
+struct Key {
+    at: u32,
+    len: u32,
+    entity: u32,
+}
+
+/// The lookup index of a cached copy (SPEC §8): built once from the copy's entries JSON,
+/// shared by every lookup on that copy, dropped with it.
+///
+/// It holds no strings of its own but one buffer of folded keys: entities are found as byte
+/// ranges of the stored JSON, so an answer is sliced from it, never re-serialised.
+pub struct LookupIndex {
+    spans: Box<[Span]>,
+    /// Every folded key, one after another.
+    text: Box<[u8]>,
+    ids: Box<[Key]>,
+    emails: Box<[Key]>,
+    /// Phone numbers, sorted, so that those ending with some digits are one range.
+    phones: Box<[PhoneKey]>,
+    /// The entity of each phone number.
+    phone_entities: Box<[u32]>,
+    /// Folded names, from their first word.
+    names: Box<[Key]>,
+    /// The same names from each later word.
+    words: Box<[Key]>,
+}
+
+impl LookupIndex {
+    /// Indexes `entries_json`, a JSON array of entities (of any source of SPEC §7). Fails on
+    /// bytes that are not such an array, or too large to index (4 GiB).
+    pub fn build(entries_json: &[u8]) -> Result<Self, String> {
+        let json =
+            std::str::from_utf8(entries_json).map_err(|e| format!("entries are not UTF-8: {e}"))?;
+        let offset = |len: usize| {
+            u32::try_from(len).map_err(|_| "entries are too large to index (4 GiB)".to_owned())
+        };
+        offset(json.len())?;
+        let entities: Vec<&RawValue> =
+            serde_json::from_str(json).map_err(|e| format!("entries are not a JSON array: {e}"))?;
+        let mut builder = Builder::with_capacity(entities.len());
+        let mut keys = EntityKeys::default();
+        for (entity, raw) in entities.iter().enumerate() {
+            let raw = raw.get();
+            let entity = offset(entity)?;
+            builder.spans.push(Span {
+                // `raw` is a slice of `json`: its place in it is the distance between them.
+                at: offset(raw.as_ptr() as usize - json.as_ptr() as usize)?,
+                len: offset(raw.len())?,
+            });
+            keys.read(raw)
+                .map_err(|e| format!("entity {entity} cannot be read: {e}"))?;
+            builder.add(&keys, entity)?;
+        }
+        crate::metrics::lookup_index_built();
+        Ok(builder.finish())
+    }
+
+    /// How many entities it indexes.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether it indexes none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The memory it holds, in bytes (what a copy weighs beyond its body).
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + std::mem::size_of_val(&*self.spans)
+            + self.text.len()
+            + std::mem::size_of_val(&*self.phones)
+            + std::mem::size_of_val(&*self.phone_entities)
+            + std::mem::size_of::<Key>()
+                * (self.ids.len() + self.emails.len() + self.names.len() + self.words.len())
+    }
+
+    /// Where entity `entity` is in the entries JSON.
+    pub(crate) fn span(&self, entity: u32) -> Span {
+        self.spans[entity as usize]
+    }
+
+    /// The entity whose `id` is `id`.
+    pub(crate) fn entity(&self, id: &str) -> Option<u32> {
+        self.matching(&self.ids, id.as_bytes(), Match::Exact).next()
+    }
+
+    /// Every entity `query` matches, best first, each once.
+    pub(crate) fn find(&self, query: &Query) -> Vec<u32> {
+        let mut probe = Vec::with_capacity(query.value().len() + 8);
+        let mut found = Vec::with_capacity(4);
+        match query {
+            Query::Phone(number) => self.find_phone(number, &mut found),
+            Query::Email(email) => self.find_email(email, &mut probe, &mut found),
+            Query::Name(name) => self.find_name(name, &mut probe, &mut found),
+            Query::Any(text) => {
+                self.find_name(text, &mut probe, &mut found);
+                self.find_email(text, &mut probe, &mut found);
+                self.find_phone(text, &mut found);
+            }
+        }
+        self.first_of_each(found)
+    }
+
+    fn find_name(&self, name: &str, probe: &mut Vec<u8>, found: &mut Vec<u32>) {
+        probe.clear();
+        fold::fold_name([name], probe, |_| {});
+        if probe.is_empty() {
+            return;
+        }
+        found.extend(self.matching(&self.names, probe, Match::Prefix));
+        found.extend(self.matching(&self.words, probe, Match::Prefix));
+    }
+
+    fn find_email(&self, email: &str, probe: &mut Vec<u8>, found: &mut Vec<u32>) {
+        probe.clear();
+        fold::fold_email(email, probe);
+        if !probe.is_empty() {
+            found.extend(self.matching(&self.emails, probe, Match::Exact));
+        }
+    }
+
+    fn find_phone(&self, number: &str, found: &mut Vec<u32>) {
+        let phone = fold::fold_phone(number);
+        let (low, high) = if phone.digits == 0 {
+            return;
+        } else if !phone.international && phone.digits >= NATIONAL_MIN_DIGITS {
+            phone.key.ending_range(phone.digits)
+        } else {
+            (phone.key, phone.key)
+        };
+        let first = self.phones.partition_point(|key| *key < low);
+        let last = first + self.phones[first..].partition_point(|key| *key <= high);
+        found.extend_from_slice(&self.phone_entities[first..last]);
+    }
+
+    /// The entities of the `keys` equal to `probe`, or starting with it, in key order.
+    fn matching<'a>(
+        &'a self,
+        keys: &'a [Key],
+        probe: &'a [u8],
+        how: Match,
+    ) -> impl Iterator<Item = u32> + 'a {
+        let first = keys.partition_point(|key| self.key(key) < probe);
+        keys[first..]
+            .iter()
+            .take_while(move |key| match how {
+                Match::Exact => self.key(key) == probe,
+                Match::Prefix => self.key(key).starts_with(probe),
+            })
+            .map(|key| key.entity)
+    }
+
+    fn key(&self, key: &Key) -> &[u8] {
+        &self.text[key.at as usize..(key.at + key.len) as usize]
+    }
+
+    /// `found` with each entity only where it first appears.
+    fn first_of_each(&self, mut found: Vec<u32>) -> Vec<u32> {
+        if found.len() <= 16 {
+            let mut kept = 0;
+            for i in 0..found.len() {
+                if !found[..kept].contains(&found[i]) {
+                    found[kept] = found[i];
+                    kept += 1;
+                }
+            }
+            found.truncate(kept);
+        } else {
+            let mut seen = vec![0u64; self.spans.len().div_ceil(64)];
+            found.retain(|&entity| {
+                let (word, bit) = (entity as usize / 64, 1u64 << (entity % 64));
+                let new = seen[word] & bit == 0;
+                seen[word] |= bit;
+                new
+            });
+        }
+        found
+    }
+}
+
+impl fmt::Debug for LookupIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The keys are entry contents: counts only.
+        f.debug_struct("LookupIndex")
+            .field("entities", &self.spans.len())
+            .field("ids", &self.ids.len())
+            .field("emails", &self.emails.len())
+            .field("phones", &self.phones.len())
+            .field("names", &self.names.len())
+            .field("heap_bytes", &self.heap_bytes())
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Match {
+    Exact,
+    Prefix,
+}
+
+/// The index as it is filled, entity by entity.
+struct Builder {
+    spans: Vec<Span>,
+    text: Vec<u8>,
+    ids: Vec<Key>,
+    emails: Vec<Key>,
+    phones: Vec<(PhoneKey, u32)>,
+    names: Vec<Key>,
+    words: Vec<Key>,
+    /// Where the words of the name being added start, reused from entity to entity.
+    word_starts: Vec<usize>,
+}
+
+impl Builder {
+    fn with_capacity(entities: usize) -> Self {
+        Self {
+            spans: Vec::with_capacity(entities),
+            text: Vec::with_capacity(entities * 64),
+            ids: Vec::with_capacity(entities),
+            emails: Vec::new(),
+            phones: Vec::new(),
+            names: Vec::with_capacity(entities),
+            words: Vec::with_capacity(entities),
+            word_starts: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, keys: &EntityKeys<'_>, entity: u32) -> Result<(), String> {
+        if let Some(id) = &keys.id {
+            let at = self.text.len();
+            self.text.extend_from_slice(id.as_bytes());
+            self.ids.push(key(at, self.text.len(), entity)?);
+        }
+        for email in &keys.emails {
+            let at = self.text.len();
+            fold::fold_email(email, &mut self.text);
+            self.keep_once(at, entity)?;
+        }
+        let entity_phones = self.phones.len();
+        for phone in &keys.phones {
+            let phone = fold::fold_phone(phone);
+            let repeated = self.phones[entity_phones..]
+                .iter()
+                .any(|(key, _)| *key == phone.key);
+            if phone.digits > 0 && !repeated {
+                self.phones.push((phone.key, entity));
+            }
+        }
+        let at = self.text.len();
+        let word_starts = &mut self.word_starts;
+        word_starts.clear();
+        fold::fold_name(keys.name_parts(), &mut self.text, |start| {
+            word_starts.push(start)
+        });
+        let end = self.text.len();
+        if end > at {
+            self.names.push(key(at, end, entity)?);
+            for &start in &self.word_starts[1..] {
+                self.words.push(key(start, end, entity)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the e-mail written at `at..` unless it is empty or the entity already has it.
+    fn keep_once(&mut self, at: usize, entity: u32) -> Result<(), String> {
+        let end = self.text.len();
+        let written = &self.text[at..end];
+        let repeated = self
+            .emails
+            .iter()
+            .rev()
+            .take_while(|key| key.entity == entity)
+            .any(|key| &self.text[key.at as usize..(key.at + key.len) as usize] == written);
+        if written.is_empty() || repeated {
+            self.text.truncate(at);
+            return Ok(());
+        }
+        self.emails.push(key(at, end, entity)?);
+        Ok(())
+    }
+
+    fn finish(self) -> LookupIndex {
+        let text = self.text.into_boxed_slice();
+        let sorted = |mut keys: Vec<Key>| {
+            let bytes = |key: &Key| &text[key.at as usize..(key.at + key.len) as usize];
+            // Equal keys keep the directory's order.
+            keys.sort_unstable_by(|a, b| match bytes(a).cmp(bytes(b)) {
+                Ordering::Equal => a.entity.cmp(&b.entity),
+                order => order,
+            });
+            keys.into_boxed_slice()
+        };
+        let mut phones = self.phones;
+        // Equal numbers keep the directory's order.
+        phones.sort_unstable();
+        let (phones, phone_entities) = phones.into_iter().unzip::<_, _, Vec<_>, Vec<_>>();
+        LookupIndex {
+            spans: self.spans.into_boxed_slice(),
+            phones: phones.into_boxed_slice(),
+            phone_entities: phone_entities.into_boxed_slice(),
+            ids: sorted(self.ids),
+            emails: sorted(self.emails),
+            names: sorted(self.names),
+            words: sorted(self.words),
+            text,
+        }
+    }
+}
+
+/// The key of `text[at..end]` for `entity`.
+fn key(at: usize, end: usize, entity: u32) -> Result<Key, String> {
+    let too_large = |_| "the lookup keys are too large to index (4 GiB)".to_owned();
+    Ok(Key {
+        at: u32::try_from(at).map_err(too_large)?,
+        len: u32::try_from(end - at).map_err(too_large)?,
+        entity,
+    })
+}

@@ -1,0 +1,372 @@
+//! The one key extractor: which fields of an entity, from any source of SPEC §7, are its id,
+//! name, e-mails and phones. The fields are a table; every source is read by the same code.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// What a field of an entity is to the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// The entity's id.
+    Id,
+    /// Its whole name.
+    Name,
+    /// A given name (external contacts), joined with the family name.
+    FirstName,
+    /// A family name (external contacts).
+    LastName,
+    /// An e-mail address, as a string.
+    Email,
+    /// A phone number: a string, or an object read by [`PHONE_PARTS`].
+    Phone,
+    /// A list of contact points (`primaryContactInfo`, `addresses`), read by [`MEDIA_TYPES`].
+    Contacts,
+    /// The user behind the entity (queue members): its name when the entity has none, its
+    /// e-mails and phones.
+    User,
+}
+
+/// The fields that are keys, by the names Genesys gives them in every source (SPEC §7):
+/// routing directory entries, users, group members, queue members, external contacts and
+/// organisations, locations.
+const FIELDS: &[(&str, Role)] = &[
+    ("id", Role::Id),
+    ("name", Role::Name),
+    ("firstName", Role::FirstName),
+    ("lastName", Role::LastName),
+    ("email", Role::Email),
+    ("workEmail", Role::Email),
+    ("personalEmail", Role::Email),
+    ("otherEmail", Role::Email),
+    ("phone", Role::Phone),
+    ("workPhone", Role::Phone),
+    ("cellPhone", Role::Phone),
+    ("homePhone", Role::Phone),
+    ("otherPhone", Role::Phone),
+    ("phoneNumber", Role::Phone),
+    ("emergencyNumber", Role::Phone),
+    ("primaryContactInfo", Role::Contacts),
+    ("addresses", Role::Contacts),
+    ("user", Role::User),
+];
+
+/// The parts of a phone object that hold the number, best first: `PhoneNumber` (contacts,
+/// organisations) has `e164` and `display`, `LocationEmergencyNumber` `e164` and `number`.
+const PHONE_PARTS: &[&str] = &["e164", "display", "number"];
+
+/// The parts of a contact point (`Contact`, `GroupContact`) that hold its value, best first.
+const CONTACT_PARTS: &[&str] = &["address", "display"];
+
+/// A contact point's `mediaType`, and whether it is an e-mail (else a phone).
+const MEDIA_TYPES: &[(&str, bool)] = &[("EMAIL", true), ("PHONE", false), ("SMS", false)];
+
+/// The keys found in one entity. Reused from one entity to the next, so that reading a
+/// directory allocates only for strings that must be unescaped.
+#[derive(Debug, Default)]
+pub(crate) struct EntityKeys<'de> {
+    /// `id`.
+    pub(crate) id: Option<Cow<'de, str>>,
+    name: Option<Cow<'de, str>>,
+    first_name: Option<Cow<'de, str>>,
+    last_name: Option<Cow<'de, str>>,
+    user_name: Option<Cow<'de, str>>,
+    /// Every e-mail, as written.
+    pub(crate) emails: Vec<Cow<'de, str>>,
+    /// Every phone number, as written.
+    pub(crate) phones: Vec<Cow<'de, str>>,
+}
+
+impl<'de> EntityKeys<'de> {
+    /// Reads the keys of `entity`, one JSON value (an entity that is not an object has none).
+    pub(crate) fn read(&mut self, entity: &'de str) -> Result<(), serde_json::Error> {
+        self.id = None;
+        self.name = None;
+        self.first_name = None;
+        self.last_name = None;
+        self.user_name = None;
+        self.emails.clear();
+        self.phones.clear();
+        let mut json = serde_json::Deserializer::from_str(entity);
+        Lenient(Entity {
+            keys: self,
+            nested: false,
+        })
+        .deserialize(&mut json)?;
+        json.end()
+    }
+
+    /// The parts of the entity's name: `name`; else `firstName` `lastName`; else the user's
+    /// `name`.
+    pub(crate) fn name_parts(&self) -> impl Iterator<Item = &str> {
+        let parts: [Option<&Cow<'de, str>>; 2] = match (&self.name, &self.user_name) {
+            (Some(name), _) => [Some(name), None],
+            (None, _) if self.first_name.is_some() || self.last_name.is_some() => {
+                [self.first_name.as_ref(), self.last_name.as_ref()]
+            }
+            (None, user_name) => [user_name.as_ref(), None],
+        };
+        parts.into_iter().flatten().map(|part| &**part)
+    }
+}
+
+/// How a value of some expected shape is read; any other shape is skipped, never an error,
+/// because upstream may send `null`, or a type a source does not document, in any field.
+trait Shape<'de>: Sized {
+    fn string(self, _value: Cow<'de, str>) {}
+
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Reads any JSON value into a [`Shape`].
+struct Lenient<S>(S);
+
+impl<'de, S: Shape<'de>> DeserializeSeed<'de> for Lenient<S> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, S: Shape<'de>> Visitor<'de> for Lenient<S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<(), E> {
+        self.0.string(Cow::Borrowed(value));
+        Ok(())
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<(), E> {
+        self.0.string(Cow::Owned(value.to_owned()));
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.map(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.seq(seq)
+    }
+}
+
+/// A string, kept; anything else, skipped.
+struct Text<'a, 'de>(&'a mut Option<Cow<'de, str>>);
+
+impl<'de> Shape<'de> for Text<'_, 'de> {
+    fn string(self, value: Cow<'de, str>) {
+        *self.0 = Some(value);
+    }
+}
+
+/// The next key of `map`, or `None` at its end.
+fn next_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
+    let mut key = None;
+    Ok(map.next_key_seed(Lenient(Text(&mut key)))?.and(key))
+}
+
+/// A string read into `out`, if the value is one.
+fn text_into<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    out: &mut Vec<Cow<'de, str>>,
+) -> Result<(), A::Error> {
+    let mut text = None;
+    map.next_value_seed(Lenient(Text(&mut text)))?;
+    out.extend(text);
+    Ok(())
+}
+
+/// Of the `parts` of an object, the value of the first present, read from `map`.
+fn best_part<'de, A: MapAccess<'de>>(
+    mut map: A,
+    parts: &[&str],
+    mut also: impl FnMut(&str, &mut A) -> Result<bool, A::Error>,
+) -> Result<Option<Cow<'de, str>>, A::Error> {
+    let mut best: Option<(usize, Cow<'de, str>)> = None;
+    while let Some(key) = next_key(&mut map)? {
+        if let Some(rank) = parts.iter().position(|part| *part == key) {
+            let mut text = None;
+            map.next_value_seed(Lenient(Text(&mut text)))?;
+            if let Some(text) = text.filter(|t| !t.trim().is_empty())
+                && best.as_ref().is_none_or(|(best, _)| rank < *best)
+            {
+                best = Some((rank, text));
+            }
+        } else if !also(&key, &mut map)? {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+    Ok(best.map(|(_, text)| text))
+}
+
+/// A phone number: a string, or an object with [`PHONE_PARTS`].
+struct PhoneValue<'a, 'de>(&'a mut Vec<Cow<'de, str>>);
+
+impl<'de> Shape<'de> for PhoneValue<'_, 'de> {
+    fn string(self, value: Cow<'de, str>) {
+        self.0.push(value);
+    }
+
+    fn map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0
+            .extend(best_part(map, PHONE_PARTS, |_, _| Ok(false))?);
+        Ok(())
+    }
+}
+
+/// A list of contact points.
+struct Contacts<'a, 'de>(&'a mut EntityKeys<'de>);
+
+impl<'de> Shape<'de> for Contacts<'_, 'de> {
+    fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Lenient(Contact(&mut *self.0)))?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// One contact point: its value goes to the e-mails or the phones by its `mediaType`.
+struct Contact<'a, 'de>(&'a mut EntityKeys<'de>);
+
+impl<'de> Shape<'de> for Contact<'_, 'de> {
+    fn map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let mut media_type = None;
+        let value = best_part(map, CONTACT_PARTS, |key, map| {
+            if key != "mediaType" {
+                return Ok(false);
+            }
+            map.next_value_seed(Lenient(Text(&mut media_type)))?;
+            Ok(true)
+        })?;
+        let is_email = media_type.and_then(|media_type| {
+            MEDIA_TYPES
+                .iter()
+                .find(|(name, _)| *name == media_type)
+                .map(|(_, is_email)| *is_email)
+        });
+        match (is_email, value) {
+            (Some(true), Some(value)) => self.0.emails.push(value),
+            (Some(false), Some(value)) => self.0.phones.push(value),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// An entity, or the user nested in one (`nested`: only its name, e-mails and phones count).
+struct Entity<'a, 'de> {
+    keys: &'a mut EntityKeys<'de>,
+    nested: bool,
+}
+
+impl<'de> Shape<'de> for Entity<'_, 'de> {
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let keys = self.keys;
+        while let Some(key) = next_key(&mut map)? {
+            let role = FIELDS
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map(|(_, role)| *role);
+            match (role, self.nested) {
+                (Some(Role::Id), false) => map.next_value_seed(Lenient(Text(&mut keys.id)))?,
+                (Some(Role::Name), false) => map.next_value_seed(Lenient(Text(&mut keys.name)))?,
+                (Some(Role::Name), true) => {
+                    map.next_value_seed(Lenient(Text(&mut keys.user_name)))?;
+                }
+                (Some(Role::FirstName), false) => {
+                    map.next_value_seed(Lenient(Text(&mut keys.first_name)))?;
+                }
+                (Some(Role::LastName), false) => {
+                    map.next_value_seed(Lenient(Text(&mut keys.last_name)))?;
+                }
+                (Some(Role::Email), _) => text_into(&mut map, &mut keys.emails)?,
+                (Some(Role::Phone), _) => {
+                    map.next_value_seed(Lenient(PhoneValue(&mut keys.phones)))?;
+                }
+                (Some(Role::Contacts), _) => map.next_value_seed(Lenient(Contacts(&mut *keys)))?,
+                (Some(Role::User), false) => map.next_value_seed(Lenient(Entity {
+                    keys: &mut *keys,
+                    nested: true,
+                }))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys_of(entity: &serde_json::Value) -> (Option<String>, String, Vec<String>, Vec<String>) {
+        let json = entity.to_string();
+        let mut keys = EntityKeys::default();
+        keys.read(&json).unwrap();
+        let name = keys.name_parts().collect::<Vec<_>>().join("|");
+        let strings = |v: &Vec<Cow<'_, str>>| v.iter().map(|s| s.to_string()).collect();
+        (
+            keys.id.as_deref().map(str::to_owned),
+            name,
+            strings(&keys.emails),
+            strings(&keys.phones),
+        )
+    }
+
+    #[test]
+    fn odd_types_and_nulls_are_skipped_not_errors() {
+        let entity = json!({"id": 7, "name": null, "email": {"x": 1}, "phone": [1, 2],
+            "primaryContactInfo": "none", "addresses": [null, 3, {"mediaType": 5}]});
+        assert_eq!(keys_of(&entity), (None, String::new(), vec![], vec![]));
+        assert_eq!(
+            keys_of(&json!([1, 2])),
+            (None, String::new(), vec![], vec![])
+        );
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let (id, name, ..) = keys_of(&json!({"id": "a\"b", "name": "Zo\u{eb} \"Z\""}));
+        assert_eq!(id.as_deref(), Some("a\"b"));
+        assert_eq!(name, "Zoë \"Z\"");
+    }
+}

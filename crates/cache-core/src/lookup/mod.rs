@@ -1,0 +1,66 @@
+//! Lookups inside a cached copy (SPEC §8): the index built once per copy, the queries it
+//! answers, and the `CachedDirectory` methods that ask them.
+
+mod fold;
+mod index;
+mod keys;
+mod query;
+
+pub use index::LookupIndex;
+pub use query::{DEFAULT_LIMIT, MAX_LIMIT, Matches, Query, parse_limit};
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::{CachedDirectory, DirectoryMeta, Error};
+
+/// The index of a copy's entries; entries that are not the JSON array the metadata counts are
+/// a corrupt copy.
+pub(crate) fn index_of(
+    meta: &DirectoryMeta,
+    entries_json: &[u8],
+) -> Result<Arc<LookupIndex>, Error> {
+    let corrupt = |reason: String| Error::Corrupt {
+        directory_id: meta.directory_id.clone(),
+        reason,
+    };
+    let index = LookupIndex::build(entries_json).map_err(corrupt)?;
+    if index.len() != meta.entry_count {
+        return Err(corrupt(format!(
+            "{} entries stored, the metadata says {}",
+            index.len(),
+            meta.entry_count
+        )));
+    }
+    Ok(Arc::new(index))
+}
+
+impl CachedDirectory {
+    /// The entity whose `id` is `id`, as the JSON bytes upstream sent (shared, not copied).
+    pub fn entry(&self, id: &str) -> Option<Bytes> {
+        let index = self.lookup_index();
+        index.entity(id).map(|entity| self.entity_bytes(entity))
+    }
+
+    /// The entities `query` matches, best first, at most `limit` of them; the count of all.
+    /// Asks the copy's index only: no I/O, and nothing allocated but the answer.
+    pub fn find(&self, query: &Query, limit: usize) -> Matches {
+        let found = self.lookup_index().find(query);
+        let entries = found
+            .iter()
+            .take(limit)
+            .map(|&entity| self.entity_bytes(entity))
+            .collect();
+        Matches::new(entries, found.len())
+    }
+
+    fn entity_bytes(&self, entity: u32) -> Bytes {
+        let span = self.lookup_index().span(entity);
+        let at = self.entries_offset() + span.at as usize;
+        self.body().slice(at..at + span.len as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests;
