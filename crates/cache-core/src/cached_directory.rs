@@ -1,6 +1,7 @@
 //! `CachedDirectory`: one directory's entries as cached, with its TTL, validators and JSON body.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use audit::timestamp::rfc3339;
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use genesys_client::{DirectorySnapshot, Entry, Fingerprint};
 use serde::{Deserialize, Serialize};
 
-use crate::{DirectoryId, Error, Ttl};
+use crate::{ContentCoding, DirectoryId, EncodedBodies, Error, Ttl};
 
 /// Why a cached copy was written (the seed's `invalidation_directive`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -97,6 +98,8 @@ pub struct CachedDirectory {
     entity_tag: Bytes,
     body: Bytes,
     entries_at: usize,
+    /// The body's compressed forms, shared by every clone of this copy.
+    encoded: Arc<EncodedBodies>,
 }
 
 impl CachedDirectory {
@@ -157,6 +160,7 @@ impl CachedDirectory {
             meta,
             body: Bytes::from(body),
             entries_at,
+            encoded: Arc::default(),
         })
     }
 
@@ -187,6 +191,23 @@ impl CachedDirectory {
     /// entries}`. Cloning it shares the bytes.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// [`Self::body`] in `coding`, made on first use and then kept; `None` when the body is
+    /// too small to be worth compressing. The same [`Self::entity_tag`] holds for every form.
+    pub fn encoded(&self, coding: ContentCoding) -> Option<&Bytes> {
+        self.encoded.get(coding, &self.body)
+    }
+
+    /// Makes the compressed forms in `codings` now (at fill), so no request waits for them.
+    pub fn prepare_encodings(&self, codings: &[ContentCoding]) {
+        self.encoded.prepare(codings, &self.body);
+    }
+
+    /// This copy with `zstd` as its zstd form, made before (by the instance that stored it).
+    pub fn with_zstd(mut self, zstd: Bytes) -> Self {
+        self.encoded = Arc::new(EncodedBodies::with_zstd(zstd));
+        self
     }
 
     /// The entity tag of [`Self::body`] for HTTP caching: `W/"<fingerprint>"`. Weak, because
@@ -249,9 +270,10 @@ impl CachedDirectory {
         self.meta.invalidation_directive
     }
 
-    /// What this copy weighs in memory, roughly: its body plus a fixed overhead.
+    /// What this copy weighs in memory, roughly: its body, the compressed forms made so far
+    /// and a fixed overhead.
     pub fn size_bytes(&self) -> usize {
-        self.body.len() + std::mem::size_of::<Self>()
+        self.body.len() + self.encoded.size_bytes() + std::mem::size_of::<Self>()
     }
 }
 
@@ -261,6 +283,7 @@ impl fmt::Debug for CachedDirectory {
         f.debug_struct("CachedDirectory")
             .field("meta", &self.meta)
             .field("body_bytes", &self.body.len())
+            .field("encoded_bytes", &self.encoded)
             .finish()
     }
 }

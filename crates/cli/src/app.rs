@@ -70,6 +70,7 @@ impl App {
             .clock(clock)
             .ttl(config.ttl.clone())
             .limits(config.limits)
+            .eager_encodings(&config.edge.eager_encodings)
             .stale_if_error(config.stale_if_error)
             .auditor(auditor.clone());
         for webhook in &config.webhooks {

@@ -2,11 +2,14 @@
 
 mod admin;
 mod cache;
+mod compression;
 mod config;
 mod ids;
+mod limits;
 mod logs;
 mod oneshot;
 mod operations;
 mod redis;
 mod shutdown;
+mod tls;
 mod upstream;

@@ -2,6 +2,7 @@
 //! file, which beats the defaults; every refusal names the setting as the user wrote it.
 
 mod declare;
+mod edge;
 mod file;
 mod secret;
 mod setting;
@@ -17,6 +18,7 @@ use cache_core::{DirectoryId, Limits, Ttl, TtlMatrix};
 use genesys_client::Region;
 use secrecy::{ExposeSecret, SecretString};
 
+pub(crate) use edge::{EdgeSettings, TlsFiles};
 use file::{FileSecret, Switch};
 use secret::{SecretSource, first_secret};
 pub(crate) use setting::{FileConfig, Layer, Setting};
@@ -86,7 +88,8 @@ impl<T> Named<T> {
         Named::new(f(self.value), self.name)
     }
 
-    fn refuse(&self, reason: impl Into<String>) -> ConfigError {
+    /// The refusal of this value, naming the setting it came from.
+    pub(crate) fn refuse(&self, reason: impl Into<String>) -> ConfigError {
         ConfigError::new(self.name.clone(), reason)
     }
 }
@@ -182,6 +185,7 @@ pub(crate) struct Config {
     pub(crate) admin_token: Option<SecretString>,
     pub(crate) instance_id: String,
     pub(crate) webhooks: Vec<WebhookSettings>,
+    pub(crate) edge: EdgeSettings,
 }
 
 impl Config {
@@ -196,6 +200,7 @@ impl Config {
         let audit = resolve_audit(&pick)?;
         let (listen, admin_token, instance_id) = resolve_serve(&pick)?;
         let webhooks = resolve_webhooks(&inputs.file)?;
+        let edge = edge::resolve_edge(&pick)?;
         Ok(Config {
             genesys,
             ttl,
@@ -207,6 +212,7 @@ impl Config {
             admin_token,
             instance_id,
             webhooks,
+            edge,
         })
     }
 }

@@ -52,6 +52,15 @@ impl ApiError {
         )
     }
 
+    /// 413: a request body over the limit of `limit` bytes.
+    pub(crate) fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("a request body is at most {limit} bytes"),
+        )
+    }
+
     /// 400 for a directory id that cannot be read at all (not UTF-8).
     pub(crate) fn unreadable_id() -> Self {
         Self::new(

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::ServeState;
 use super::error::ApiError;
+use super::negotiation::negotiate;
 use crate::report::StatsReport;
 
 /// `X-Cache`.
@@ -42,7 +43,8 @@ pub(crate) async fn get_directory(
     }
 }
 
-/// The answer for a directory: the body shared with the cache (no copy, no serialisation).
+/// The answer for a directory: the body shared with the cache (no copy, no serialisation), in
+/// the coding the client prefers among those it accepts (each made once per copy).
 fn directory_response(
     directory: &CachedDirectory,
     outcome: Outcome,
@@ -50,26 +52,41 @@ fn directory_response(
 ) -> Response {
     let etag = etag_of(directory);
     let x_cache = HeaderValue::from_static(outcome.as_str());
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
     if none_match(request, &etag) {
         return (
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag), (X_CACHE.clone(), x_cache)],
+            [(header::ETAG, etag), (X_CACHE.clone(), x_cache), vary],
         )
             .into_response();
     }
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (X_CACHE.clone(), x_cache),
-            (header::ETAG, etag),
-        ],
-        Body::from(directory.body().clone()),
-    )
-        .into_response()
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (X_CACHE.clone(), x_cache),
+        (header::ETAG, etag),
+        vary,
+    ];
+    match negotiate(request).and_then(|coding| Some((coding, directory.encoded(coding)?))) {
+        Some((coding, body)) => (
+            StatusCode::OK,
+            headers,
+            [(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(coding.as_str()),
+            )],
+            Body::from(body.clone()),
+        )
+            .into_response(),
+        None => (
+            StatusCode::OK,
+            headers,
+            Body::from(directory.body().clone()),
+        )
+            .into_response(),
+    }
 }
 
 /// The copy's entity tag (`W/"<fingerprint>"`, built when it was cached), shared, not copied.
