@@ -16,7 +16,9 @@ use genesys_client::GenesysClient;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{BackendSettings, Config, ConfigError, GenesysSettings, Named, Setting};
+use crate::config::{
+    BackendSettings, Config, ConfigError, EdgeSettings, GenesysSettings, Named, Setting,
+};
 use crate::failure::{Failure, one_line};
 
 /// Histogram buckets of every `_seconds` metric: from a 100 µs hit to a 30 s upstream retry
@@ -46,7 +48,7 @@ impl App {
     /// Genesys yet; a Redis backend connects once, and an unreachable Redis is not an error.
     pub(crate) async fn build(config: &Config) -> Result<App, Failure> {
         let metrics = metrics_recorder()?;
-        let client = genesys_client(&config.genesys)?;
+        let client = genesys_client(&config.genesys, &config.edge)?;
         let (auditor, audit_writer) = match &config.audit.path {
             Some(path) => {
                 let (sink, writer) = JsonLinesSink::open(&path.value).map_err(|e| {
@@ -180,8 +182,12 @@ async fn redis_backend(
 }
 
 /// The Genesys client; its refusals are reported under the name the user gave the setting.
-fn genesys_client(settings: &GenesysSettings) -> Result<GenesysClient, ConfigError> {
+fn genesys_client(
+    settings: &GenesysSettings,
+    edge: &EdgeSettings,
+) -> Result<GenesysClient, ConfigError> {
     let mut builder = GenesysClient::builder()
+        .max_directory_bytes(edge.max_directory_bytes)
         .region(settings.region)
         .page_size(settings.page_size.value)
         .requests_per_minute(settings.requests_per_minute.value);

@@ -247,6 +247,7 @@ impl GenesysClient {
                 page: pages,
                 if_none_match: options.if_none_match.as_deref().filter(|_| pages == 1),
                 if_modified_since: options.if_modified_since.as_deref().filter(|_| pages == 1),
+                max_bytes: inner.body_limits.next_page(upstream_bytes),
             };
             let response =
                 with_retries(&inner.retry, deadline, || inner.get_page(&request)).await?;

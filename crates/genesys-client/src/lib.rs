@@ -8,6 +8,7 @@
 
 mod auth;
 mod backoff;
+mod body_limit;
 mod client;
 mod config;
 mod config_field;
@@ -24,6 +25,7 @@ mod retry;
 mod url_safety;
 
 pub use backoff::Backoff;
+pub use body_limit::{DEFAULT_MAX_DIRECTORY_BYTES, DEFAULT_MAX_PAGE_BYTES, Exceeded};
 pub use client::GenesysClient;
 pub use config::GenesysClientBuilder;
 pub use config_field::ConfigField;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use dircache_e2e::{Served, serving, serving_with};
-use genesys_mock::MockDirectory;
+use genesys_mock::{Fault, MockDirectory, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -24,6 +24,24 @@ fn status_of(response: &[u8]) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// The most resident memory process `pid` has used so far (`VmHWM`), in bytes.
+fn peak_rss(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .context("no VmHWM in /proc/<pid>/status")?;
+    Ok(kib * 1024)
 }
 
 async fn served() -> Result<Served> {
@@ -123,5 +141,35 @@ async fn connections_beyond_the_limit_wait_until_one_closes() -> Result<()> {
     drop(held.pop());
     let answer = read_until_closed(&mut third, Duration::from_secs(10)).await?;
     assert!(status_of(&answer).contains("200"), "{}", status_of(&answer));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_64_mib_upstream_page_is_502_upstream_too_large_and_memory_stays_bounded() -> Result<()> {
+    const MIB: u64 = 1024 * 1024;
+    let (mock, served) = serving("agents", MockDirectory::generated(3, 1)).await?;
+    assert_eq!(served.get("/healthz").await?.status, 200);
+    let before = peak_rss(served.pid())?;
+    // Declared, it is refused from its headers; streamed, once 32 MiB have come in.
+    for (declared, bound) in [(true, before + 8 * MIB), (false, before + 40 * MIB)] {
+        let fault = Fault::OversizedPage {
+            bytes: 64 * MIB,
+            declared,
+        };
+        mock.inject(Target::AnyDirectory, fault, 1);
+        let answer = served.get_directory("agents").await?;
+        assert_eq!(answer.status, 502, "{}", answer.text());
+        assert_eq!(answer.error_code()?, "upstream_too_large");
+        let peak = peak_rss(served.pid())?;
+        assert!(
+            peak < bound,
+            "declared {declared}: peak RSS {} MiB (from {} MiB) for a 64 MiB page",
+            peak / MIB,
+            before / MIB
+        );
+    }
+    // Nothing was cached: the next read fetches again.
+    let next = served.read_directory("agents").await?;
+    assert_eq!(next.header("x-cache"), Some("MISS"));
     Ok(())
 }

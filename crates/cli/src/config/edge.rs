@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use cache_core::ContentCoding;
+use genesys_client::DEFAULT_MAX_DIRECTORY_BYTES;
 
 use super::{ConfigError, Named, Picker, Setting};
 
-/// The default of `DIRCACHE_MAX_DIRECTORY_BYTES`: 512 MiB of upstream JSON.
-pub(crate) const DEFAULT_MAX_DIRECTORY_BYTES: u64 = 512 * 1024 * 1024;
 /// The default of `DIRCACHE_MAX_CONNECTIONS`.
 const DEFAULT_MAX_CONNECTIONS: i64 = 10_000;
 /// The default of `DIRCACHE_EAGER_ENCODINGS`.

@@ -96,6 +96,7 @@ impl ApiError {
                     SourceErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
                     SourceErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
                     SourceErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+                    SourceErrorKind::TooLarge => (StatusCode::BAD_GATEWAY, "upstream_too_large"),
                     _ => (StatusCode::BAD_GATEWAY, "upstream_error"),
                 };
                 let mut api = Self::new(status, code, message);
