@@ -4,6 +4,7 @@ mod admin;
 mod cache;
 mod compression;
 mod config;
+mod deploy;
 mod ids;
 mod limits;
 mod logs;
