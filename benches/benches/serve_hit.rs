@@ -1,8 +1,11 @@
 //! `serve_hit`: HIT requests/s of `dircache serve` for a cached 500-entry directory, beside a bare
-//! axum handler returning the same bytes, under the same load in the same run.
+//! axum handler returning the same bytes, under the same load in the same run; and the same
+//! with `Accept-Encoding: zstd`, beside the bare handler returning serve's zstd bytes.
 //!
 //! Not a criterion timing: it records `hit_vs_static` (serve's requests/s ÷ the static
-//! server's) for `cargo xtask bench`. Arguments (cargo passes `--bench`) are ignored.
+//! server's), `zstd_hit_vs_static` (the same for zstd answers) and `zstd_bytes_vs_json` (the
+//! zstd body's length ÷ the JSON's) for `cargo xtask bench`. Arguments (cargo passes
+//! `--bench`) are ignored.
 //!
 //! Both servers are processes of their own (the static one is the `static_server` binary of
 //! this package), so they get the same conditions: a multi-thread runtime over all cores, a
@@ -83,7 +86,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path: body_file.clone(),
         source,
     })?;
-    let bare = start_static(&body_file, scratch.path())?;
+    let bare = start_static(&body_file, None, scratch.path())?;
+    let zstd_body = runtime.block_on(zstd_answer(quiet.addr(), &path))?;
+    let zstd_file = scratch.path().join("body.json.zst");
+    std::fs::write(&zstd_file, &zstd_body).map_err(|source| Error::Scratch {
+        path: zstd_file.clone(),
+        source,
+    })?;
+    let bare_zstd = start_static(&zstd_file, Some("zstd"), scratch.path())?;
+    let zstd_bytes_vs_json = zstd_body.len() as f64 / body.len() as f64;
+    println!(
+        "serve_hit: the zstd body is {} bytes of the {}-byte JSON ({zstd_bytes_vs_json:.3})",
+        zstd_body.len(),
+        body.len()
+    );
     let bare_answer =
         runtime.block_on(async { Connection::open(bare.addr()).await?.get(&path).await })?;
     assert_eq!(bare_answer.status, StatusCode::OK);
@@ -102,12 +118,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let targets = runtime.block_on(async {
         let mut targets = Vec::new();
-        for (label, addr, body_len) in [
-            ("static", bare.addr(), body.len()),
-            ("serve", quiet.addr(), body.len()),
-            ("serve+log", logged.addr(), logged_body.len()),
+        for (label, addr, body_len, coding) in [
+            ("static", bare.addr(), body.len(), None),
+            ("serve", quiet.addr(), body.len(), None),
+            ("serve+log", logged.addr(), logged_body.len(), None),
+            (
+                "static zstd",
+                bare_zstd.addr(),
+                zstd_body.len(),
+                Some("zstd"),
+            ),
+            ("serve zstd", quiet.addr(), zstd_body.len(), Some("zstd")),
         ] {
-            let mut load = Load::open(addr, &path, body_len, CONNECTIONS).await?;
+            let mut load = Load::open_accepting(addr, &path, body_len, CONNECTIONS, coding).await?;
             load.run(WARM_UP, Duration::ZERO).await?;
             targets.push(Target {
                 label,
@@ -125,14 +148,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 target.rounds.push(measured);
             }
         }
-        for target in &targets[1..] {
+        for target in &targets[1..3] {
             only_hits(target).await?;
         }
         Ok::<_, Error>(targets)
     })?;
 
-    let [bare_target, quiet_target, logged_target] = &targets[..] else {
-        unreachable!("three targets were measured");
+    let [
+        bare_target,
+        quiet_target,
+        logged_target,
+        bare_zstd_target,
+        zstd_target,
+    ] = &targets[..]
+    else {
+        unreachable!("five targets were measured");
     };
     for round in 0..ROUNDS {
         let rate = |target: &Target| target.rounds[round].per_second();
@@ -145,9 +175,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             rate(logged_target),
             rate(logged_target) / rate(bare_target),
         );
+        println!(
+            "  round {}: static zstd {:.0}/s, serve zstd {:.0}/s ({:.2})",
+            round + 1,
+            rate(bare_zstd_target),
+            rate(zstd_target),
+            rate(zstd_target) / rate(bare_zstd_target),
+        );
     }
     let hit_vs_static = median(quiet_target.ratios(bare_target));
     let logged_vs_static = median(logged_target.ratios(bare_target));
+    let zstd_hit_vs_static = median(zstd_target.ratios(bare_zstd_target));
     let (bare_rate, quiet_rate, logged_rate) = (
         bare_target.per_second(),
         quiet_target.per_second(),
@@ -161,13 +199,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "serve_hit: median of the rounds' ratios: serve {hit_vs_static:.2} of static, \
-         serve+log {logged_vs_static:.2} of static"
+         serve+log {logged_vs_static:.2} of static, serve zstd {zstd_hit_vs_static:.2} of \
+         static zstd"
     );
     let written = record(
         "serve_hit",
         &[
             ("hit_vs_static", hit_vs_static),
             ("access_log_vs_static", logged_vs_static),
+            ("zstd_hit_vs_static", zstd_hit_vs_static),
+            ("zstd_bytes_vs_json", zstd_bytes_vs_json),
             ("static_requests_per_second", bare_rate),
             ("serve_requests_per_second", quiet_rate),
             ("serve_access_log_requests_per_second", logged_rate),
@@ -180,6 +221,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Only serve promises a clean exit on SIGTERM; the bare server just dies of it.
     drop(bare);
+    drop(bare_zstd);
     for (label, served) in [("serve", quiet), ("serve+log", logged)] {
         let status = served.stop()?.status;
         if !status.success() {
@@ -249,10 +291,36 @@ async fn only_hits(target: &Target) -> Result<(), Error> {
     }
 }
 
-/// Starts the bare baseline serving the bytes in `body_file`.
-fn start_static(body_file: &Path, scratch: &Path) -> Result<ServerProcess, Error> {
+/// serve's answer to `GET path` with `Accept-Encoding: zstd` (a hit): its zstd bytes.
+async fn zstd_answer(addr: std::net::SocketAddr, path: &str) -> Result<bytes::Bytes, Error> {
+    let answer = Connection::open(addr)
+        .await?
+        .accepting(Some("zstd"))
+        .get(path)
+        .await?;
+    let coding = answer.headers.get("content-encoding");
+    if answer.status != StatusCode::OK || coding.is_none_or(|coding| coding != "zstd") {
+        return Err(Error::Answer {
+            addr,
+            path: path.to_owned(),
+            reason: format!(
+                "{} with Content-Encoding {coding:?}, not 200 zstd",
+                answer.status
+            ),
+        });
+    }
+    Ok(answer.body)
+}
+
+/// Starts the bare baseline serving the bytes in `body_file`, labelled with
+/// `Content-Encoding: <coding>` when one is given.
+fn start_static(
+    body_file: &Path,
+    coding: Option<&str>,
+    scratch: &Path,
+) -> Result<ServerProcess, Error> {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_static_server"));
-    command.arg(body_file).env_clear();
+    command.arg(body_file).args(coding).env_clear();
     Ok(ServerProcess::start(
         "static_server",
         command,

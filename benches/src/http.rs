@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HOST, HeaderValue};
+use hyper::header::{ACCEPT_ENCODING, HOST, HeaderValue};
 use hyper::{HeaderMap, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -23,6 +23,7 @@ use crate::Error;
 pub struct Connection {
     addr: SocketAddr,
     host: HeaderValue,
+    accept_encoding: Option<HeaderValue>,
     sender: SendRequest<Empty<Bytes>>,
 }
 
@@ -66,7 +67,19 @@ impl Connection {
         // shows in the request that meets it.
         tokio::spawn(connection);
         let host = HeaderValue::try_from(addr.to_string()).expect("an address is a valid Host");
-        Ok(Connection { addr, host, sender })
+        Ok(Connection {
+            addr,
+            host,
+            accept_encoding: None,
+            sender,
+        })
+    }
+
+    /// This connection, sending `Accept-Encoding: <coding>` with every request.
+    #[must_use]
+    pub fn accepting(mut self, coding: Option<&'static str>) -> Connection {
+        self.accept_encoding = coding.map(HeaderValue::from_static);
+        self
     }
 
     /// The server's address.
@@ -123,6 +136,11 @@ impl Connection {
         let mut request = Request::new(Empty::new());
         *request.uri_mut() = uri.clone();
         request.headers_mut().insert(HOST, self.host.clone());
+        if let Some(coding) = &self.accept_encoding {
+            request
+                .headers_mut()
+                .insert(ACCEPT_ENCODING, coding.clone());
+        }
         self.sender
             .send_request(request)
             .await

@@ -50,9 +50,21 @@ impl Load {
         body_len: usize,
         connections: usize,
     ) -> Result<Load, Error> {
+        Self::open_accepting(addr, path, body_len, connections, None).await
+    }
+
+    /// [`Load::open`], every request sending `Accept-Encoding: <coding>` when one is given
+    /// (`body_len` is then the length of the encoded body).
+    pub async fn open_accepting(
+        addr: SocketAddr,
+        path: &str,
+        body_len: usize,
+        connections: usize,
+        coding: Option<&'static str>,
+    ) -> Result<Load, Error> {
         let mut opened = Vec::with_capacity(connections);
         for _ in 0..connections {
-            opened.push(Connection::open(addr).await?);
+            opened.push(Connection::open(addr).await?.accepting(coding));
         }
         let uri = match opened.first() {
             Some(connection) => connection.uri(path)?,

@@ -42,6 +42,11 @@ impl Served {
         self.process.addr()
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
         self.process.url(path)

@@ -81,6 +81,20 @@ const FIGURES: &[Figure] = &[
         goal: Goal::AtLeast(0.8),
     },
     Figure {
+        name: "serve_zstd_hit_vs_static",
+        bench: "serve_hit",
+        value: Source::Recorded("zstd_hit_vs_static"),
+        unit: Unit::Ratio,
+        goal: Goal::AtLeast(0.8),
+    },
+    Figure {
+        name: "zstd_bytes_vs_json",
+        bench: "serve_hit",
+        value: Source::Recorded("zstd_bytes_vs_json"),
+        unit: Unit::Ratio,
+        goal: Goal::AtMost(0.15),
+    },
+    Figure {
         name: "rss_bytes_per_entry",
         bench: "serve_rss",
         value: Source::Recorded("rss_bytes_per_entry"),

@@ -14,8 +14,8 @@ use crate::pipeline::Pipeline;
 use crate::refresh::{Cause, RefreshRequest};
 use crate::stats::StatsRecorder;
 use crate::{
-    CacheBackend, CacheField, CacheStats, CachedDirectory, Clock, DirectoryId, DirectorySource,
-    Error, Limits, MemoryBackend, Outcome, Route, TtlMatrix,
+    CacheBackend, CacheField, CacheStats, CachedDirectory, Clock, ContentCoding, DirectoryId,
+    DirectorySource, Error, Limits, MemoryBackend, Outcome, Route, TtlMatrix,
 };
 
 /// A directory as answered by [`DirectoryCache::get`].
@@ -283,6 +283,7 @@ pub struct DirectoryCacheBuilder {
     backend: Option<Arc<dyn CacheBackend>>,
     ttl: TtlMatrix,
     limits: Limits,
+    eager_encodings: Option<Vec<ContentCoding>>,
     stale_if_error: Option<Duration>,
     stale_retry_budget: Option<Duration>,
     refresh_ahead: Option<f64>,
@@ -331,6 +332,13 @@ impl DirectoryCacheBuilder {
     /// What a directory must meet to be cached (default: at most 500 entries).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The compressed forms of a body made when a copy is written (default zstd and gzip);
+    /// the others are made when first asked for, then kept with the copy.
+    pub fn eager_encodings(mut self, codings: &[ContentCoding]) -> Self {
+        self.eager_encodings = Some(codings.to_vec());
         self
     }
 
@@ -462,6 +470,9 @@ impl DirectoryCacheBuilder {
             backend,
             ttl: self.ttl,
             limits: self.limits,
+            eager_encodings: self
+                .eager_encodings
+                .unwrap_or_else(|| vec![ContentCoding::Zstd, ContentCoding::Gzip]),
             clock,
             auditor,
             notifier,

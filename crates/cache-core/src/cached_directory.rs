@@ -9,7 +9,7 @@ use bytes::Bytes;
 use genesys_client::{DirectorySnapshot, Entry, Fingerprint};
 use serde::{Deserialize, Serialize};
 
-use crate::{DirectoryId, Error, LookupIndex, Ttl};
+use crate::{ContentCoding, DirectoryId, EncodedBodies, Error, LookupIndex, Ttl};
 
 /// Why a cached copy was written (the seed's `invalidation_directive`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,6 +100,8 @@ pub struct CachedDirectory {
     entries_at: usize,
     /// The lookup index of the entries, built with the copy (SPEC §8).
     lookup: Arc<LookupIndex>,
+    /// The body's compressed forms, shared by every clone of this copy.
+    encoded: Arc<EncodedBodies>,
 }
 
 impl CachedDirectory {
@@ -170,6 +172,7 @@ impl CachedDirectory {
             body: Bytes::from(body),
             entries_at,
             lookup,
+            encoded: Arc::default(),
         })
     }
 
@@ -201,6 +204,23 @@ impl CachedDirectory {
     /// entries}`. Cloning it shares the bytes.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// [`Self::body`] in `coding`, made on first use and then kept; `None` when the body is
+    /// too small to be worth compressing. The same [`Self::entity_tag`] holds for every form.
+    pub fn encoded(&self, coding: ContentCoding) -> Option<&Bytes> {
+        self.encoded.get(coding, &self.body)
+    }
+
+    /// Makes the compressed forms in `codings` now (at fill), so no request waits for them.
+    pub fn prepare_encodings(&self, codings: &[ContentCoding]) {
+        self.encoded.prepare(codings, &self.body);
+    }
+
+    /// This copy with `zstd` as its zstd form, made before (by the instance that stored it).
+    pub fn with_zstd(mut self, zstd: Bytes) -> Self {
+        self.encoded = Arc::new(EncodedBodies::with_zstd(zstd));
+        self
     }
 
     /// The entity tag of [`Self::body`] for HTTP caching: `W/"<fingerprint>"`. Weak, because
@@ -263,10 +283,13 @@ impl CachedDirectory {
         self.meta.invalidation_directive
     }
 
-    /// What this copy weighs in memory, roughly: its body, its lookup index and a fixed
-    /// overhead.
+    /// What this copy weighs in memory, roughly: its body, its lookup index, the compressed
+    /// forms made so far and a fixed overhead.
     pub fn size_bytes(&self) -> usize {
-        self.body.len() + self.lookup.heap_bytes() + std::mem::size_of::<Self>()
+        self.body.len()
+            + self.lookup.heap_bytes()
+            + self.encoded.size_bytes()
+            + std::mem::size_of::<Self>()
     }
 
     /// The lookup index of the entries.
@@ -286,6 +309,7 @@ impl fmt::Debug for CachedDirectory {
         f.debug_struct("CachedDirectory")
             .field("meta", &self.meta)
             .field("body_bytes", &self.body.len())
+            .field("encoded_bytes", &self.encoded)
             .finish()
     }
 }

@@ -6,6 +6,7 @@ mod cached_directory;
 mod clock;
 mod config_field;
 mod directory_id;
+mod encoded_body;
 mod error;
 mod flight;
 mod listener;
@@ -37,6 +38,7 @@ pub use cached_directory::{CachedDirectory, DirectoryMeta, InvalidationDirective
 pub use clock::Clock;
 pub use config_field::{BackendField, CacheField, ConfigField, WebhookField};
 pub use directory_id::{DirectoryId, MAX_DIRECTORY_ID_LEN};
+pub use encoded_body::{ContentCoding, EncodedBodies, MIN_COMPRESSED_LEN, ZSTD_LEVEL};
 pub use error::Error;
 pub use listener::{
     ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange, LISTENER_FAILURES_TOTAL,

@@ -8,7 +8,10 @@ use audit::{AuditEventKind, Auditor};
 use serde_json::json;
 
 use crate::listener::ChangeNotifier;
-use crate::{CacheBackend, Clock, DirectoryId, DirectorySource, Error, Limits, TtlMatrix, metrics};
+use crate::{
+    CacheBackend, Clock, ContentCoding, DirectoryId, DirectorySource, Error, Limits, TtlMatrix,
+    metrics,
+};
 
 /// What every operation of the cache shares: where directories come from and go to, the
 /// rules they are cached by, the clock, and who is told what happened. Owned by the
@@ -19,6 +22,8 @@ pub(crate) struct Pipeline {
     pub(crate) backend: Arc<dyn CacheBackend>,
     pub(crate) ttl: TtlMatrix,
     pub(crate) limits: Limits,
+    /// The compressed forms made when a copy is written, before any request asks for them.
+    pub(crate) eager_encodings: Vec<ContentCoding>,
     pub(crate) clock: Clock,
     pub(crate) auditor: Auditor,
     pub(crate) notifier: ChangeNotifier,

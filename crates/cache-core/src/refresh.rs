@@ -182,6 +182,7 @@ impl Pipeline {
                 json!({ "error": e.to_string() }),
             );
         })?;
+        directory.prepare_encodings(&self.eager_encodings);
         let directory = Arc::new(directory);
         match self.backend.put(Arc::clone(&directory)).await {
             Ok(PutOutcome::Written) => {}

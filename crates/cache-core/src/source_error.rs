@@ -24,6 +24,9 @@ pub enum SourceErrorKind {
     /// The source could not be reached or failed on its side (5xx, timeout, connection).
     /// Temporary.
     Unavailable,
+    /// The source sent more bytes than a limit allows (a page over 32 MiB, a directory over
+    /// its byte limit); nothing of it is kept. Permanent.
+    TooLarge,
     /// Any other failure that asking again will not mend (a refused request, an answer that
     /// cannot be read, a listing that kept changing). Permanent.
     Rejected,
@@ -185,6 +188,7 @@ impl From<genesys_client::Error> for SourceError {
             Genesys::RateLimited { .. } | Genesys::BudgetExhausted { .. } => {
                 SourceErrorKind::RateLimited
             }
+            Genesys::TooLarge { .. } => SourceErrorKind::TooLarge,
             e if e.is_retryable() => SourceErrorKind::Unavailable,
             _ => SourceErrorKind::Rejected,
         };

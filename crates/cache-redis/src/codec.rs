@@ -4,14 +4,23 @@
 //! offset  bytes  field
 //!      0      4  magic `DIRC`
 //!      4      1  format version (1)
-//!      5      1  flags: bit 0 = entries compressed with LZ4 (block format); others must be 0
+//!      5      1  flags: bit 0 = entries compressed with LZ4 (block format), bit 1 = the zstd
+//!                 document (below); at most one is set, the others must be 0
 //!      6     15  checked_at: milliseconds since the Unix epoch, ASCII decimal, zero-padded
 //!     21      4  CRC-32 (IEEE, little endian) of every other byte of the value
 //!     25      4  metadata length M (u32, little endian)
 //!     29      M  `DirectoryMeta`, postcard-encoded (its serde form)
-//!   29+M      4  entries JSON length J, before compression (u32, little endian)
-//!   33+M      …  the entries: J bytes of JSON, or their LZ4 block
+//!   29+M      4  entries JSON length J, before compression (u32, little endian); with
+//!                 bit 1, the length of the whole served document instead
+//!   33+M      …  the entries: J bytes of JSON, or their LZ4 block; with bit 1, one zstd frame
+//!                 of the whole served document (`CachedDirectory::body`)
 //! ```
+//!
+//! This build writes the zstd document for every body worth compressing (at least
+//! `cache_core::MIN_COMPRESSED_LEN` bytes): it is the zstd form a client gets, made once at
+//! fill, so an instance reading the copy serves `Content-Encoding: zstd` without compressing
+//! it again, and it is smaller than the LZ4 entries were. LZ4 values (written by earlier
+//! builds) are still read.
 //!
 //! The magic and `checked_at` keep their offsets in every format version: the newer-wins Lua
 //! script reads `checked_at` from the first 21 bytes without decoding anything else. A change
@@ -20,7 +29,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cache_core::{CachedDirectory, DirectoryId, DirectoryMeta, Error};
+use bytes::Bytes;
+use cache_core::{CachedDirectory, ContentCoding, DirectoryId, DirectoryMeta, Error};
 
 /// The first bytes of every value this crate writes.
 pub(crate) const MAGIC: &[u8; 4] = b"DIRC";
@@ -30,13 +40,18 @@ pub(crate) const FORMAT_VERSION: u8 = 1;
 pub(crate) const COMPARED_PREFIX_LEN: usize = 21;
 
 const FLAG_LZ4: u8 = 0b0000_0001;
+const FLAG_ZSTD_DOCUMENT: u8 = 0b0000_0010;
+/// A document claiming more than this is damage (directories are bounded far below it).
+const MAX_DOCUMENT_LEN: usize = 1 << 30;
+/// Where the entries start in a served document: after the header's fields, as
+/// `CachedDirectory` writes it. Header values are JSON strings and numbers, in which this
+/// byte sequence (with its unescaped quotes) cannot occur.
+const ENTRIES_FIELD: &[u8] = br#","entries":"#;
 const CHECKED_AT_AT: usize = 6;
 const CHECKED_AT_DIGITS: usize = 15;
 const CRC_AT: usize = COMPARED_PREFIX_LEN;
 const META_LEN_AT: usize = 25;
 const META_AT: usize = 29;
-/// Below this many bytes of JSON, compression cannot win enough to be worth a decode step.
-const COMPRESS_FROM: usize = 128;
 /// LZ4 cannot expand data by more than this factor; a larger claimed size is damage.
 const LZ4_MAX_RATIO: usize = 255;
 
@@ -54,19 +69,17 @@ pub fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
         })?;
     let meta = postcard::to_allocvec(directory.meta())
         .map_err(|e| encode_error(format!("metadata: {e}")))?;
-    let entries = directory.entries_json();
-    let compressed = (entries.len() >= COMPRESS_FROM)
-        .then(|| lz4_flex::block::compress(entries))
-        // Only when it saves at least a tenth: decompressing costs time on every read.
-        .filter(|c| c.len() <= entries.len() - entries.len() / 10);
-    let (flags, stored_entries) = match &compressed {
-        Some(c) => (FLAG_LZ4, c.as_slice()),
-        None => (0, entries),
+    let (flags, plain_len, stored_entries) = match directory.encoded(ContentCoding::Zstd) {
+        Some(zstd) => (FLAG_ZSTD_DOCUMENT, directory.body().len(), zstd.as_ref()),
+        None => {
+            let entries = directory.entries_json();
+            (0, entries.len(), entries)
+        }
     };
     let meta_len =
         u32::try_from(meta.len()).map_err(|_| encode_error("metadata over 4 GiB".to_owned()))?;
     let entries_len =
-        u32::try_from(entries.len()).map_err(|_| encode_error("entries over 4 GiB".to_owned()))?;
+        u32::try_from(plain_len).map_err(|_| encode_error("entries over 4 GiB".to_owned()))?;
 
     let mut value = Vec::with_capacity(META_AT + meta.len() + 4 + stored_entries.len());
     value.extend_from_slice(MAGIC);
@@ -110,7 +123,7 @@ fn decode_parts(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Strin
         ));
     }
     let flags = value[5];
-    if flags & !FLAG_LZ4 != 0 {
+    if flags & !(FLAG_LZ4 | FLAG_ZSTD_DOCUMENT) != 0 || flags == FLAG_LZ4 | FLAG_ZSTD_DOCUMENT {
         return Err(format!("unknown flags {flags:#010b}"));
     }
     let checked_at = std::str::from_utf8(&value[CHECKED_AT_AT..CRC_AT])
@@ -144,6 +157,9 @@ fn decode_parts(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Strin
     }
 
     let entries_len = u32::from_le_bytes(array(take(&mut rest, 4, "entries length")?)) as usize;
+    if flags & FLAG_ZSTD_DOCUMENT != 0 {
+        return zstd_document(meta, entries_len, rest);
+    }
     let entries = if flags & FLAG_LZ4 != 0 {
         if entries_len > rest.len().saturating_mul(LZ4_MAX_RATIO) {
             return Err(format!(
@@ -173,6 +189,42 @@ fn decode_parts(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Strin
         return Err("the entries are not a JSON array".to_owned());
     }
     CachedDirectory::from_parts(meta, &entries).map_err(|e| e.to_string())
+}
+
+/// The copy stored as the zstd frame of its served document (`len` bytes once decompressed),
+/// kept as its zstd form. The document must be exactly the one the metadata and its entries
+/// make.
+fn zstd_document(meta: DirectoryMeta, len: usize, frame: &[u8]) -> Result<CachedDirectory, String> {
+    let declared = zstd::zstd_safe::get_frame_content_size(frame)
+        .map_err(|_| "the document is not a zstd frame".to_owned())?;
+    if len > MAX_DOCUMENT_LEN || declared != Some(len as u64) {
+        return Err(format!(
+            "the zstd frame declares {declared:?} bytes, the value {len} (at most {MAX_DOCUMENT_LEN})"
+        ));
+    }
+    let document = zstd::bulk::decompress(frame, len)
+        .map_err(|e| format!("the document does not decompress: {e}"))?;
+    if document.len() != len {
+        return Err(format!(
+            "the document decompresses to {} bytes, not {len}",
+            document.len()
+        ));
+    }
+    let entries_at = document
+        .windows(ENTRIES_FIELD.len())
+        .position(|window| window == ENTRIES_FIELD)
+        .map(|at| at + ENTRIES_FIELD.len())
+        .filter(|at| *at < document.len())
+        .ok_or("the document has no entries field")?;
+    let entries = &document[entries_at..document.len() - 1];
+    if entries.first() != Some(&b'[') || entries.last() != Some(&b']') {
+        return Err("the entries are not a JSON array".to_owned());
+    }
+    let directory = CachedDirectory::from_parts(meta, entries).map_err(|e| e.to_string())?;
+    if directory.body().as_ref() != document.as_slice() {
+        return Err("the document is not the one its metadata and entries make".to_owned());
+    }
+    Ok(directory.with_zstd(Bytes::copy_from_slice(frame)))
 }
 
 /// The CRC-32 of a value, leaving out the bytes that hold it.
@@ -256,11 +308,22 @@ mod tests {
     fn large_directories_are_compressed_and_tiny_ones_are_not() {
         let large = sample_directory("codec", 500, now_millis());
         let value = encode(&large).unwrap();
-        assert_eq!(value[5], FLAG_LZ4);
+        assert_eq!(value[5], FLAG_ZSTD_DOCUMENT);
         assert!(
             value.len() < large.entries_json().len() / 3,
             "{}",
             value.len()
+        );
+        // What was stored is the zstd form a client is sent, not compressed again on reading.
+        let back = decode(large.directory_id(), &value).unwrap();
+        let served = back.encoded(ContentCoding::Zstd).unwrap();
+        assert!(
+            value.ends_with(served),
+            "the stored frame is the one served"
+        );
+        assert_eq!(
+            zstd::decode_all(served.as_ref()).unwrap(),
+            large.body().as_ref()
         );
         let tiny = encode(&sample_directory("codec", 0, now_millis())).unwrap();
         assert_eq!(tiny[5], 0);
@@ -296,20 +359,56 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_valid_value_must_have_valid_lz4_and_a_plausible_size() {
-        let directory = sample_directory("codec", 40, now_millis());
-        let mut value = encode(&directory).unwrap();
-        let entries_len_at = value.len() - {
-            let meta_len = u32::from_le_bytes(array(&value[META_LEN_AT..META_AT])) as usize;
-            value.len() - (META_AT + meta_len)
-        };
-        // A claimed size far beyond what LZ4 can expand to is refused before allocating it.
-        value[entries_len_at..entries_len_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    /// The offset of the entries length field in `value`.
+    fn entries_len_at(value: &[u8]) -> usize {
+        META_AT + u32::from_le_bytes(array(&value[META_LEN_AT..META_AT])) as usize
+    }
+
+    /// `value` with its entries field replaced by `flags`, `len` and `stored`, checksum redone.
+    fn reencoded(value: &[u8], flags: u8, len: usize, stored: &[u8]) -> Vec<u8> {
+        let at = entries_len_at(value);
+        let mut value = value[..at].to_vec();
+        value[5] = flags;
+        value.extend_from_slice(&(len as u32).to_le_bytes());
+        value.extend_from_slice(stored);
         let crc = checksum(&value);
         value[CRC_AT..META_LEN_AT].copy_from_slice(&crc.to_le_bytes());
-        let reason = assert_corrupt(&value, "a huge claimed size");
+        value
+    }
+
+    #[test]
+    fn values_of_earlier_builds_with_lz4_entries_are_still_read() {
+        let directory = sample_directory("codec", 40, now_millis());
+        let entries = directory.entries_json();
+        let value = encode(&directory).unwrap();
+        let lz4 = lz4_flex::block::compress(entries);
+        let old = reencoded(&value, FLAG_LZ4, entries.len(), &lz4);
+        assert_eq!(
+            decode(directory.directory_id(), &old).unwrap().body(),
+            directory.body()
+        );
+        // A claimed size far beyond what LZ4 can expand to is refused before allocating it.
+        let huge = reencoded(&value, FLAG_LZ4, u32::MAX as usize, &lz4);
+        let reason = assert_corrupt(&huge, "a huge claimed LZ4 size");
         assert!(reason.contains("cannot hold"), "{reason}");
+    }
+
+    #[test]
+    fn a_zstd_document_must_declare_its_size_and_be_the_one_its_metadata_make() {
+        let directory = sample_directory("codec", 40, now_millis());
+        let value = encode(&directory).unwrap();
+        let frame = &value[entries_len_at(&value) + 4..];
+        let len = directory.body().len();
+        let huge = reencoded(&value, FLAG_ZSTD_DOCUMENT, u32::MAX as usize, frame);
+        let reason = assert_corrupt(&huge, "a huge claimed size");
+        assert!(reason.contains("declares"), "{reason}");
+        // Another directory's document under these metadata.
+        let other = sample_directory("codec", 41, now_millis());
+        let other_frame = other.encoded(ContentCoding::Zstd).unwrap();
+        let swapped = reencoded(&value, FLAG_ZSTD_DOCUMENT, other.body().len(), other_frame);
+        assert_corrupt(&swapped, "another document");
+        let both = reencoded(&value, FLAG_ZSTD_DOCUMENT | FLAG_LZ4, len, frame);
+        assert!(assert_corrupt(&both, "both flags").contains("unknown flags"));
     }
 
     #[test]

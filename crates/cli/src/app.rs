@@ -18,7 +18,9 @@ use genesys_client::{GenesysClient, UpstreamBudget};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{BackendSettings, Config, ConfigError, GenesysSettings, Named, Setting};
+use crate::config::{
+    BackendSettings, Config, ConfigError, EdgeSettings, GenesysSettings, Named, Setting,
+};
 use crate::failure::{Failure, one_line};
 
 /// Histogram buckets of every `_seconds` metric: from a 100 µs hit to a 30 s upstream retry
@@ -68,7 +70,12 @@ impl App {
         let clock = Clock::new();
         let (backend, redis) = backend(config, &auditor, clock).await?;
         let budget = crate::budget::shared_budget(config, redis.as_ref());
-        let client = genesys_client(&config.genesys, config.economy.unknown_share, budget)?;
+        let client = genesys_client(
+            &config.genesys,
+            config.economy.unknown_share,
+            budget,
+            &config.edge,
+        )?;
         let mut directories = OrgDirectories::new(client).undeclared(config.directories.undeclared);
         for directory in &config.directories.declared {
             directories = directories.declare(directory.id.clone(), directory.declared.clone());
@@ -79,6 +86,7 @@ impl App {
             .clock(clock)
             .ttl(config.ttl.clone())
             .limits(config.limits)
+            .eager_encodings(&config.edge.eager_encodings)
             .stale_if_error(config.stale_if_error)
             .negative_ttl(config.economy.negative_ttl)
             .declared(config.directories.declared_ids())
@@ -197,8 +205,10 @@ fn genesys_client(
     settings: &GenesysSettings,
     unknown_share: f64,
     budget: Option<Arc<dyn UpstreamBudget>>,
+    edge: &EdgeSettings,
 ) -> Result<GenesysClient, ConfigError> {
     let mut builder = GenesysClient::builder()
+        .max_directory_bytes(edge.max_directory_bytes)
         .region(settings.region)
         .page_size(settings.page_size.value)
         .requests_per_minute(settings.requests_per_minute.value)

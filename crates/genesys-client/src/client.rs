@@ -11,6 +11,7 @@ use tracing::Instrument as _;
 use url::Url;
 
 use crate::auth::{AccessToken, TokenSource};
+use crate::body_limit::{BodyError, BodyLimits, PageLimit, read_body};
 use crate::budget::{RequestClass, UpstreamBudget};
 use crate::config::{GenesysClientBuilder, env_lookup, env_setting};
 use crate::response::{directory_error, transport};
@@ -36,6 +37,7 @@ pub(crate) struct Inner {
     pub(crate) budget: Arc<dyn UpstreamBudget>,
     pub(crate) max_pages: u32,
     pub(crate) snapshot_attempts: u32,
+    pub(crate) body_limits: BodyLimits,
 }
 
 impl GenesysClient {
@@ -86,6 +88,7 @@ impl fmt::Debug for GenesysClient {
             .field("budget", &inner.budget)
             .field("max_pages", &inner.max_pages)
             .field("snapshot_attempts", &inner.snapshot_attempts)
+            .field("body_limits", &inner.body_limits)
             .finish()
     }
 }
@@ -103,6 +106,8 @@ pub(crate) struct PageRequest<'a> {
     pub(crate) class: RequestClass,
     /// How long the request may wait for a budget token.
     pub(crate) deadline: Instant,
+    /// The most bytes its body may have ([`BodyLimits::next_page`]).
+    pub(crate) max_bytes: PageLimit,
 }
 
 impl PageRequest<'_> {
@@ -208,14 +213,14 @@ impl Inner {
             }
             let started = Instant::now();
             let result = async {
-                let response = builder.send().await?;
+                let response = builder.send().await.map_err(BodyError::Transport)?;
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.bytes().await?;
-                Ok::<_, reqwest::Error>(RawResponse {
+                let body = read_body(response, request.max_bytes).await?;
+                Ok::<_, BodyError>(RawResponse {
                     status,
                     headers,
-                    body: body.into(),
+                    body,
                 })
             }
             .await;
@@ -238,7 +243,15 @@ impl Inner {
                     tracing::debug!(bytes = response.body.len(), "page response");
                     Ok(response)
                 }
-                Err(err) => {
+                Err(BodyError::TooLarge(exceeded)) => {
+                    metrics::upstream_request("too_large", started.elapsed());
+                    tracing::debug!(%exceeded, "page refused");
+                    Err(Error::TooLarge {
+                        directory_id: request.directory_id.to_owned(),
+                        exceeded,
+                    })
+                }
+                Err(BodyError::Transport(err)) => {
                     metrics::upstream_request("error", started.elapsed());
                     let err = transport("directory request failed", err);
                     tracing::debug!(error = %err, "page request failed");

@@ -1,5 +1,6 @@
 //! Building a client: the builder, its validation, and `from_env`.
 
+use crate::body_limit::BodyLimits;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub struct GenesysClientBuilder {
     request_timeout: Duration,
     max_pages: u32,
     snapshot_attempts: u32,
+    body_limits: BodyLimits,
 }
 
 impl Default for GenesysClientBuilder {
@@ -58,6 +60,7 @@ impl Default for GenesysClientBuilder {
             request_timeout: Duration::from_secs(10),
             max_pages: 1000,
             snapshot_attempts: 3,
+            body_limits: BodyLimits::default(),
         }
     }
 }
@@ -136,6 +139,20 @@ impl GenesysClientBuilder {
     /// Time limit for one HTTP request, body included (default 10 s); a timeout is retried.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Most bytes of one page's body (default 32 MiB); a larger page is refused while it
+    /// streams in, with [`Error::TooLarge`].
+    pub fn max_page_bytes(mut self, bytes: u64) -> Self {
+        self.body_limits.page = bytes;
+        self
+    }
+
+    /// Most bytes of one directory's pages together (default 512 MiB); beyond it,
+    /// [`Error::TooLarge`].
+    pub fn max_directory_bytes(mut self, bytes: u64) -> Self {
+        self.body_limits.directory = bytes;
         self
     }
 
@@ -237,6 +254,7 @@ impl GenesysClientBuilder {
                 }),
                 max_pages: self.max_pages,
                 snapshot_attempts: self.snapshot_attempts,
+                body_limits: self.body_limits,
             }),
         })
     }

@@ -146,6 +146,15 @@ pub enum Error {
         /// `ININ-Correlation-Id` of the response, when it had one.
         correlation_id: Option<String>,
     },
+    /// Upstream sent more bytes than a limit allows (a page, or a directory's pages); nothing
+    /// more of it was read.
+    #[error("directory {directory_id:?} is too large: {exceeded}")]
+    TooLarge {
+        /// The directory asked for.
+        directory_id: String,
+        /// The limit it went over.
+        exceeded: crate::Exceeded,
+    },
     /// The listing had more pages than the configured bound.
     #[error("directory {directory_id:?} has more than {limit} pages")]
     TooManyPages {

@@ -303,6 +303,7 @@ impl GenesysClient {
                 if_modified_since: options.if_modified_since.as_deref().filter(|_| pages == 1),
                 class: options.class,
                 deadline,
+                max_bytes: inner.body_limits.next_page(upstream_bytes),
             };
             let response =
                 with_retries(&inner.retry, deadline, || inner.get_page(&request)).await?;

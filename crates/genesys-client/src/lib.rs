@@ -8,6 +8,7 @@
 
 mod auth;
 mod backoff;
+mod body_limit;
 mod budget;
 mod client;
 mod config;
@@ -26,6 +27,7 @@ mod source;
 mod url_safety;
 
 pub use backoff::Backoff;
+pub use body_limit::{DEFAULT_MAX_DIRECTORY_BYTES, DEFAULT_MAX_PAGE_BYTES, Exceeded};
 pub use budget::{
     LocalBudget, RefusalReason, RequestClass, UpstreamBudget, unknown_allowance,
     unknown_share_spent, wait_within,

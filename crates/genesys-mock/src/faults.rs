@@ -54,6 +54,15 @@ pub enum Fault {
     Slow(Duration),
     /// 200 with a truncated, invalid JSON body.
     MalformedBody,
+    /// 200 with a valid, empty listing page padded to `bytes` bytes (a long string field),
+    /// streamed in 64 KiB chunks without holding it whole; with `Content-Length` when
+    /// `declared`, chunked otherwise (for a client's body limits).
+    OversizedPage {
+        /// The size of the body.
+        bytes: u64,
+        /// Whether the response says its length up front.
+        declared: bool,
+    },
     /// 401 `bad.credentials`, whatever the token.
     Unauthorized,
     /// 403 `missing.permissions` naming `routing:directory:read`.
@@ -160,6 +169,7 @@ pub(crate) fn injected(
         }
         Fault::DropConnection => (dropped_connection(), STATUS_DROPPED),
         Fault::MalformedBody => (malformed(kind, correlation), 200),
+        Fault::OversizedPage { bytes, declared } => (oversized(*bytes, *declared), 200),
         Fault::Unauthorized => (genesys_status(401, correlation), 401),
         Fault::Forbidden => (genesys_status(403, correlation), 403),
         Fault::NotFound => (genesys_status(404, correlation), 404),
@@ -230,6 +240,35 @@ fn malformed(kind: &RequestKind, correlation: &str) -> Response<Body> {
         }
     };
     raw_response(StatusCode::OK, body.into_bytes(), correlation)
+}
+
+/// An empty listing page padded to `bytes` bytes, streamed.
+fn oversized(bytes: u64, declared: bool) -> Response<Body> {
+    const CHUNK: usize = 64 * 1024;
+    static PADDING: [u8; CHUNK] = [b'x'; CHUNK];
+    let head: &'static [u8] = br#"{"entities":[],"pageSize":25,"pageNumber":1,"total":0,"pad":""#;
+    let tail: &'static [u8] = br#""}"#;
+    let mut padding = bytes.saturating_sub((head.len() + tail.len()) as u64);
+    let pads = std::iter::from_fn(move || {
+        let take = padding.min(CHUNK as u64) as usize;
+        padding -= take as u64;
+        (take > 0).then(|| Bytes::from_static(&PADDING[..take]))
+    });
+    let chunks = std::iter::once(Bytes::from_static(head))
+        .chain(pads)
+        .chain(std::iter::once(Bytes::from_static(tail)))
+        .map(Ok::<_, std::io::Error>);
+    let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if declared {
+        let len = bytes.max((head.len() + tail.len()) as u64);
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    response
 }
 
 #[cfg(test)]

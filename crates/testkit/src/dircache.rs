@@ -22,6 +22,8 @@ const ONE_SHOT_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(10);
 /// The stdout line `serve` prints once it listens, before its address (SPEC §5).
 const LISTENING: &str = "dircache listening on http://";
+/// The same line when it serves HTTPS (`DIRCACHE_TLS_CERT` and `DIRCACHE_TLS_KEY` set).
+const LISTENING_TLS: &str = "dircache listening on https://";
 /// The name of a `serve` process in messages and of its output files.
 const SERVE: &str = "dircache-serve";
 
@@ -117,12 +119,16 @@ impl Dircache {
     }
 
     /// Starts `dircache serve --listen 127.0.0.1:0` and waits until it prints the address it
-    /// listens on; it is stopped by SIGTERM when dropped.
+    /// listens on (over HTTPS when `DIRCACHE_TLS_CERT` is set); it is stopped by SIGTERM when
+    /// dropped.
     pub fn serve(self) -> Result<Served, Error> {
         let command = self.command(&["serve", "--listen", "127.0.0.1:0"])?;
-        let process = ServerProcess::start(SERVE, command, self.dir.path(), LISTENING)?;
+        let tls = self.env.contains_key("DIRCACHE_TLS_CERT");
+        let listening = if tls { LISTENING_TLS } else { LISTENING };
+        let process = ServerProcess::start(SERVE, command, self.dir.path(), listening)?;
         Ok(Served {
             process,
+            scheme: if tls { "https" } else { "http" },
             setup: self,
         })
     }
@@ -234,6 +240,7 @@ impl fmt::Display for Outcome {
 #[derive(Debug)]
 pub struct Served {
     process: ServerProcess,
+    scheme: &'static str,
     setup: Dircache,
 }
 
@@ -243,9 +250,9 @@ impl Served {
         self.process.addr()
     }
 
-    /// `http://<addr><path>`.
+    /// `http://<addr><path>` (`https://` when it serves TLS).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr())
+        format!("{}://{}{path}", self.scheme, self.addr())
     }
 
     /// Its process id.

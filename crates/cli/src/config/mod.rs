@@ -4,6 +4,7 @@
 mod declare;
 mod directories;
 mod economy;
+mod edge;
 mod file;
 mod secret;
 mod setting;
@@ -21,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use directories::Directories;
 pub(crate) use economy::EconomySettings;
+pub(crate) use edge::{EdgeSettings, TlsFiles};
 use file::{FileSecret, Switch};
 use secret::{SecretSource, first_secret};
 pub(crate) use setting::{FileConfig, Layer, Setting};
@@ -90,7 +92,8 @@ impl<T> Named<T> {
         Named::new(f(self.value), self.name)
     }
 
-    fn refuse(&self, reason: impl Into<String>) -> ConfigError {
+    /// The refusal of this value, naming the setting it came from.
+    pub(crate) fn refuse(&self, reason: impl Into<String>) -> ConfigError {
         ConfigError::new(self.name.clone(), reason)
     }
 }
@@ -190,6 +193,7 @@ pub(crate) struct Config {
     pub(crate) directories: Directories,
     /// The upstream economy (SPEC §9).
     pub(crate) economy: EconomySettings,
+    pub(crate) edge: EdgeSettings,
 }
 
 impl Config {
@@ -216,6 +220,7 @@ impl Config {
         let (listen, admin_token, instance_id) = resolve_serve(&pick)?;
         let webhooks = resolve_webhooks(&inputs.file)?;
         let economy = economy::resolve_economy(&pick)?;
+        let edge = edge::resolve_edge(&pick)?;
         Ok(Config {
             genesys,
             ttl,
@@ -229,6 +234,7 @@ impl Config {
             webhooks,
             directories,
             economy,
+            edge,
         })
     }
 }

@@ -56,6 +56,12 @@ settings! {
         NegativeTtl negative_ttl: i64 = "DIRCACHE_NEGATIVE_TTL", flag "SECONDS";
         /// Cache backend: memory or redis [default: memory].
         Backend backend: String = "DIRCACHE_BACKEND", flag "BACKEND";
+        /// Most bytes of upstream JSON a directory may have; a larger one is refused [default:
+        /// 536870912].
+        MaxDirectoryBytes max_directory_bytes: i64 = "DIRCACHE_MAX_DIRECTORY_BYTES", flag "BYTES";
+        /// Compressed forms made when a copy is cached: a comma-separated list of zstd, br and
+        /// gzip, or none; the others are made when first asked for [default: zstd,gzip].
+        EagerEncodings eager_encodings: String = "DIRCACHE_EAGER_ENCODINGS", flag "LIST";
     }
     /// `[redis]`.
     redis: RedisTable {
@@ -84,6 +90,12 @@ settings! {
         AdminTokenFile admin_token_file: PathBuf = "DIRCACHE_ADMIN_TOKEN_FILE", flag "FILE";
         /// This instance's name in the audit log [default: HOSTNAME-PID].
         InstanceId instance_id: String = "DIRCACHE_INSTANCE_ID", flag "ID";
+        /// Most connections served at once; the next ones wait to be accepted [default: 10000].
+        MaxConnections max_connections: i64 = "DIRCACHE_MAX_CONNECTIONS", flag "N" in "serve";
+        /// The TLS certificate chain (PEM) to serve HTTPS with, beside DIRCACHE_TLS_KEY.
+        TlsCert tls_cert: PathBuf = "DIRCACHE_TLS_CERT", flag "FILE" in "serve";
+        /// The TLS private key (PEM) of DIRCACHE_TLS_CERT.
+        TlsKey tls_key: PathBuf = "DIRCACHE_TLS_KEY", flag "FILE" in "serve";
     }
     + /// `[[webhooks]]`: the change listeners.
     webhooks: Vec<WebhookTable>;

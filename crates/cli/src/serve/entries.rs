@@ -9,7 +9,7 @@ use cache_core::{DEFAULT_LIMIT, Query, Route, parse_limit};
 
 use super::ServeState;
 use super::error::ApiError;
-use super::routes::{copy_response, valid_directory_id};
+use super::routes::{Answer, copy_response, valid_directory_id};
 
 /// The longest entry id asked for (Genesys ids are 36-character UUIDs).
 const MAX_ENTRY_ID_LEN: usize = 256;
@@ -42,7 +42,7 @@ pub(crate) async fn entry(
         &lookup.directory,
         lookup.outcome,
         &headers,
-        entry,
+        Answer::Part(entry),
     ))
 }
 
@@ -69,7 +69,7 @@ pub(crate) async fn find(
         &lookup.directory,
         lookup.outcome,
         &headers,
-        body,
+        Answer::Part(body.into()),
     ))
 }
 

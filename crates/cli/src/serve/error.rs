@@ -56,6 +56,15 @@ impl ApiError {
         )
     }
 
+    /// 413: a request body over the limit of `limit` bytes.
+    pub(crate) fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("a request body is at most {limit} bytes"),
+        )
+    }
+
     /// 400 for a directory id that cannot be read at all (not UTF-8).
     pub(crate) fn unreadable_id() -> Self {
         Self::new(
@@ -111,6 +120,7 @@ impl ApiError {
                         (StatusCode::TOO_MANY_REQUESTS, cache_core::BUDGET_EXHAUSTED)
                     }
                     SourceErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+                    SourceErrorKind::TooLarge => (StatusCode::BAD_GATEWAY, "upstream_too_large"),
                     _ => (StatusCode::BAD_GATEWAY, "upstream_error"),
                 };
                 let mut api = Self::new(status, code, message);

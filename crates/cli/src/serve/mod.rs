@@ -3,10 +3,14 @@
 
 mod access_log;
 mod auth;
+mod body_limit;
+mod connections;
 mod entries;
 mod error;
+mod negotiation;
 mod routes;
 mod shutdown;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -101,6 +105,7 @@ pub(crate) fn router(state: ServeState) -> Router {
         .route("/readyz", get(routes::readyz))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn(body_limit::limit))
         .layer(axum::middleware::from_fn(access_log::log))
         .with_state(state)
 }
@@ -120,6 +125,8 @@ pub(crate) async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), 
 /// Runs the sidecar until SIGTERM or SIGINT, then drains requests in flight and flushes the
 /// audit log.
 pub(crate) async fn run(config: &Config) -> Result<(), Failure> {
+    // A bad TLS pair is a configuration error, found before anything else is started.
+    let tls = config.edge.tls.as_ref().map(tls::acceptor).transpose()?;
     let app = App::build(config).await?;
     let signal = ShutdownSignal::install()
         .map_err(|e| Failure::Failed(format!("cannot listen for signals: {e}")))?;
@@ -132,15 +139,17 @@ pub(crate) async fn run(config: &Config) -> Result<(), Failure> {
     }
     let state = ServeState::new(&app, config.admin_token.clone());
     // Scripts and tests read the port from this line, so it goes to stdout, flushed.
-    println!("dircache listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("dircache listening on {scheme}://{addr}");
     tracing::info!(%addr, backend = app.backend_name, instance_id = %app.instance_id, "serving");
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(signal.received())
-        .await;
+    let listening = connections::Listening {
+        listener,
+        max_connections: config.edge.max_connections,
+        tls,
+    };
+    connections::serve(listening, router(state), signal.received()).await;
     upkeep.abort();
-    let flushed = app.shutdown().await;
-    served.map_err(|e| Failure::Failed(format!("the server failed: {e}")))?;
-    flushed?;
+    app.shutdown().await?;
     tracing::info!("stopped");
     Ok(())
 }

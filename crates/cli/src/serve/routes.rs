@@ -7,11 +7,13 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use cache_core::{CachedDirectory, DirectoryId, Outcome};
 use serde_json::json;
 
 use super::ServeState;
 use super::error::ApiError;
+use super::negotiation::negotiate;
 use crate::directories::DirectoriesReport;
 use crate::report::StatsReport;
 
@@ -43,44 +45,78 @@ pub(crate) async fn get_directory(
         Err(e) => return e.into_response(),
     };
     match state.cache().get(&id).await {
-        Ok(lookup) => {
-            let body = lookup.directory.body().clone();
-            copy_response(&lookup.directory, lookup.outcome, &headers, body)
-        }
+        Ok(lookup) => copy_response(
+            &lookup.directory,
+            lookup.outcome,
+            &headers,
+            Answer::Document,
+        ),
         Err(e) => ApiError::from_cache(&e).into_response(),
     }
 }
 
-/// The answer `body` from a cached copy (for a directory, its body shared with the cache: no
-/// copy, no serialisation), with the copy's `ETag` and `X-Cache`, or 304.
+/// What an answer from a cached copy carries.
+pub(super) enum Answer {
+    /// The directory document itself: the body shared with the cache (no copy, no
+    /// serialisation), in the coding the client prefers (each made once per copy).
+    Document,
+    /// A part of it, such as a lookup's answer: compressed per request when it is large enough
+    /// to be worth it ([`cache_core::MIN_COMPRESSED_LEN`]).
+    Part(Bytes),
+}
+
+/// The answer from a cached copy, with the copy's `ETag` and `X-Cache`, or 304.
 pub(super) fn copy_response(
     directory: &CachedDirectory,
     outcome: Outcome,
     request: &HeaderMap,
-    body: impl Into<Body>,
+    answer: Answer,
 ) -> Response {
     let etag = etag_of(directory);
     let x_cache = HeaderValue::from_static(outcome.as_str());
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
     if none_match(request, &etag) {
         return (
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag), (X_CACHE.clone(), x_cache)],
+            [(header::ETAG, etag), (X_CACHE.clone(), x_cache), vary],
         )
             .into_response();
     }
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (X_CACHE.clone(), x_cache),
-            (header::ETAG, etag),
-        ],
-        body.into(),
-    )
-        .into_response()
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (X_CACHE.clone(), x_cache),
+        (header::ETAG, etag),
+        vary,
+    ];
+    let encoded = negotiate(request).and_then(|coding| {
+        let body = match &answer {
+            Answer::Document => directory.encoded(coding)?.clone(),
+            Answer::Part(part) => coding.encode(part)?,
+        };
+        Some((coding, body))
+    });
+    match encoded {
+        Some((coding, body)) => (
+            StatusCode::OK,
+            headers,
+            [(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(coding.as_str()),
+            )],
+            Body::from(body),
+        )
+            .into_response(),
+        None => {
+            let body = match answer {
+                Answer::Document => directory.body().clone(),
+                Answer::Part(part) => part,
+            };
+            (StatusCode::OK, headers, Body::from(body)).into_response()
+        }
+    }
 }
 
 /// The copy's entity tag (`W/"<fingerprint>"`, built when it was cached), shared, not copied.
