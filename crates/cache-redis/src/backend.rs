@@ -202,9 +202,14 @@ impl fmt::Debug for RedisBackend {
     }
 }
 
-#[async_trait]
-impl CacheBackend for RedisBackend {
-    async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
+impl RedisBackend {
+    /// The copy of `id` in Redis; `known` itself when Redis holds that very copy (see
+    /// [`codec::decode_known`]).
+    pub(crate) async fn get_known(
+        &self,
+        id: &DirectoryId,
+        known: Option<&Arc<CachedDirectory>>,
+    ) -> Result<Option<Arc<CachedDirectory>>, Error> {
         let inner = &*self.inner;
         let cmd = redis::cmd("GET").arg(inner.keys.directory(id)).clone();
         let value: Option<Vec<u8>> =
@@ -222,8 +227,15 @@ impl CacheBackend for RedisBackend {
             };
         match value {
             None => Ok(None),
-            Some(bytes) => Ok(Some(Arc::new(codec::decode(id, &bytes)?))),
+            Some(bytes) => Ok(Some(codec::decode_known(id, &bytes, known)?)),
         }
+    }
+}
+
+#[async_trait]
+impl CacheBackend for RedisBackend {
+    async fn get(&self, id: &DirectoryId) -> Result<Option<Arc<CachedDirectory>>, Error> {
+        self.get_known(id, None).await
     }
 
     /// Nothing is kept in process: every copy is read from Redis.

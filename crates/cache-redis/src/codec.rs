@@ -27,6 +27,7 @@
 //! to `DirectoryMeta`'s fields changes its postcard encoding and needs a new format version
 //! (the golden test below fails when that happens).
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -100,13 +101,48 @@ pub fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
 /// format for this directory is [`Error::Corrupt`]. Public for tools that read the stored
 /// values directly (and for the benchmark that compares a bare `GET` + decode with a hit).
 pub fn decode(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Error> {
-    decode_parts(id, value).map_err(|reason| Error::Corrupt {
-        directory_id: id.clone(),
-        reason,
-    })
+    match decode_parts(id, value, None) {
+        Ok(Decoded::New(directory)) => Ok(directory),
+        Ok(Decoded::Known) => unreachable!("no known copy was given"),
+        Err(reason) => Err(corrupt(id, reason)),
+    }
 }
 
-fn decode_parts(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, String> {
+/// [`decode`], answering `known` itself when the value holds that very copy (the same
+/// metadata): an instance's in-process copy, its compressed forms and its lookup index are
+/// kept, not built again, when Redis still has what the instance already holds.
+pub(crate) fn decode_known(
+    id: &DirectoryId,
+    value: &[u8],
+    known: Option<&Arc<CachedDirectory>>,
+) -> Result<Arc<CachedDirectory>, Error> {
+    match decode_parts(id, value, known) {
+        Ok(Decoded::New(directory)) => Ok(Arc::new(directory)),
+        Ok(Decoded::Known) => Ok(Arc::clone(known.expect("only a known copy is matched"))),
+        Err(reason) => Err(corrupt(id, reason)),
+    }
+}
+
+fn corrupt(id: &DirectoryId, reason: String) -> Error {
+    Error::Corrupt {
+        directory_id: id.clone(),
+        reason,
+    }
+}
+
+/// What a value decoded to.
+enum Decoded {
+    /// The copy given as known.
+    Known,
+    /// Another copy.
+    New(CachedDirectory),
+}
+
+fn decode_parts(
+    id: &DirectoryId,
+    value: &[u8],
+    known: Option<&Arc<CachedDirectory>>,
+) -> Result<Decoded, String> {
     if value.len() < META_AT {
         return Err(format!(
             "{} bytes is shorter than the {META_AT}-byte header",
@@ -155,10 +191,13 @@ fn decode_parts(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Strin
     if millis_since_epoch(meta.checked_at) != Some(checked_at) {
         return Err("the header's checked_at differs from the metadata's".to_owned());
     }
+    if known.is_some_and(|known| known.meta() == &meta) {
+        return Ok(Decoded::Known);
+    }
 
     let entries_len = u32::from_le_bytes(array(take(&mut rest, 4, "entries length")?)) as usize;
     if flags & FLAG_ZSTD_DOCUMENT != 0 {
-        return zstd_document(meta, entries_len, rest);
+        return zstd_document(meta, entries_len, rest).map(Decoded::New);
     }
     let entries = if flags & FLAG_LZ4 != 0 {
         if entries_len > rest.len().saturating_mul(LZ4_MAX_RATIO) {
@@ -188,7 +227,9 @@ fn decode_parts(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Strin
     if entries.first() != Some(&b'[') || entries.last() != Some(&b']') {
         return Err("the entries are not a JSON array".to_owned());
     }
-    CachedDirectory::from_parts(meta, &entries).map_err(|e| e.to_string())
+    CachedDirectory::from_parts(meta, &entries)
+        .map(Decoded::New)
+        .map_err(|e| e.to_string())
 }
 
 /// The copy stored as the zstd frame of its served document (`len` bytes once decompressed),

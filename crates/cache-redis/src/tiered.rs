@@ -147,9 +147,12 @@ impl CacheBackend for TieredBackend {
         // L2 is asked even when the L1 copy is fresh: the pipeline reads a fresh L1 copy with
         // `peek`, and calls `get` to learn what the other instances stored (after taking the
         // refresh lock, a copy they refreshed ahead of its expiry).
-        match inner.l2.get(id).await {
+        match inner.l2.get_known(id, local.as_ref()).await {
             Ok(Some(shared)) => {
-                if inner.epoch.load(Ordering::Acquire) == epoch {
+                let same = local
+                    .as_ref()
+                    .is_some_and(|local| Arc::ptr_eq(local, &shared));
+                if !same && inner.epoch.load(Ordering::Acquire) == epoch {
                     // Newer-wins: an L1 copy checked later than L2's stays.
                     let _ = inner.l1.put(Arc::clone(&shared)).await;
                 }

@@ -177,6 +177,8 @@ impl Tour<'_> {
                 ]
                 .iter()
                 .any(|name| line.starts_with(name))
+                    // The series of what did not happen (lookups, stale answers) say nothing.
+                    && !line.ends_with(" 0")
             })
             .collect();
         figures.sort_unstable();

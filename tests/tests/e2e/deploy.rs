@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use dircache_e2e::{ADMIN_TOKEN, prometheus, serving_with};
-use genesys_mock::MockDirectory;
+use genesys_mock::{Fault, MockDirectory, RetryAfter};
 use serde_json::Value;
 use testkit::RedisServer;
 
@@ -81,10 +81,10 @@ fn metrics_named_by_the_kit() -> Result<BTreeSet<String>> {
 async fn every_dashboard_and_alert_query_names_a_metric_that_metrics_exports() -> Result<()> {
     let named = metrics_named_by_the_kit()?;
     // Some families appear only once what they count happened: a webhook nobody listens on
-    // (listener failures), a paced client reading many pages (rate-limit waits), and a Redis
-    // that goes away (backend errors).
+    // (listener failures), a read during the shared pause that a 429 set (rate-limit waits),
+    // and a Redis that goes away (backend errors).
     let mut redis = RedisServer::start()?;
-    let (_mock, served) = serving_with("agents", MockDirectory::generated(100, 1), |setup| {
+    let (mock, served) = serving_with("agents", MockDirectory::generated(100, 1), |setup| {
         setup
             .env("DIRCACHE_BACKEND", "redis")
             .env("DIRCACHE_REDIS_URL", redis.url())
@@ -94,7 +94,15 @@ async fn every_dashboard_and_alert_query_names_a_metric_that_metrics_exports() -
             .expect("a config file is written")
     })
     .await?;
-    served.read_directory("agents").await?;
+    mock.put_directory("queues", MockDirectory::generated(3, 2));
+    mock.fail_directory("agents", Fault::rate_limited(RetryAfter::Seconds(2)), 1);
+    let (agents, queues) = tokio::join!(served.read_directory("agents"), async {
+        // Well inside the 2 s pause the 429 on `agents` set for every request.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        served.read_directory("queues").await
+    });
+    agents?;
+    queues?;
     served.read_directory("agents").await?;
     assert_eq!(
         served.verify("agents", Some(ADMIN_TOKEN)).await?.status,

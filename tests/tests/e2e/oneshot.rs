@@ -196,7 +196,7 @@ fn demo_needs_no_credentials_and_walks_through_the_cache() -> Result<()> {
         "304 Not Modified",
         "changed (by conditional request)",
         "204; the next GET → X-Cache: MISS",
-        "dircache_requests_total{outcome=\"hit\"} 2",
+        "dircache_requests_total{outcome=\"hit\",route=\"directory\"} 2",
         "2 hits, 2 misses",
         "X-Cache: MISS: 230 members of queue 5f0b8b3c-9d1e-4c2a-8f6b-0a1b2c3d4e5f in 3 upstream requests",
         "GET /v1/directories → support_queue (queue_members)",
