@@ -81,8 +81,8 @@ fn metrics_named_by_the_kit() -> Result<BTreeSet<String>> {
 async fn every_dashboard_and_alert_query_names_a_metric_that_metrics_exports() -> Result<()> {
     let named = metrics_named_by_the_kit()?;
     // Some families appear only once what they count happened: a webhook nobody listens on
-    // (listener failures), a read during the shared pause that a 429 set (rate-limit waits),
-    // and a Redis that goes away (backend errors).
+    // (listener failures), a read during the shared pause that a 429 set (rate-limit waits), an
+    // unknown id beyond its share (budget refusals) and a Redis that goes away (backend errors).
     let mut redis = RedisServer::start()?;
     let (mock, served) = serving_with("agents", MockDirectory::generated(100, 1), |setup| {
         setup
@@ -90,7 +90,14 @@ async fn every_dashboard_and_alert_query_names_a_metric_that_metrics_exports() -
             .env("DIRCACHE_REDIS_URL", redis.url())
             .env("DIRCACHE_PAGE_SIZE", "2")
             .env("DIRCACHE_UPSTREAM_RPM", "1200")
-            .config_file("[[webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"s\"\n")
+            // Unknown ids get no share of the budget: a read of one is refused (budget
+            // refusals); the directories read here are declared.
+            .env("DIRCACHE_UNKNOWN_SHARE", "0")
+            .config_file(
+                "[[webhooks]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"s\"\n\
+                 [directories.agents]\nsource = \"routing_directory\"\n\
+                 [directories.queues]\nsource = \"routing_directory\"\n",
+            )
             .expect("a config file is written")
     })
     .await?;
@@ -116,6 +123,7 @@ async fn every_dashboard_and_alert_query_names_a_metric_that_metrics_exports() -
         204
     );
     served.read_directory("agents").await?;
+    assert_eq!(served.get_directory("nobody").await?.status, 429);
     redis.stop();
     // Not in the in-process tier: the read goes to the Redis that is gone.
     served.get_directory("elsewhere").await?;
