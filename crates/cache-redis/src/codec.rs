@@ -102,8 +102,8 @@ pub fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
 /// values directly (and for the benchmark that compares a bare `GET` + decode with a hit).
 pub fn decode(id: &DirectoryId, value: &[u8]) -> Result<CachedDirectory, Error> {
     match decode_parts(id, value, None) {
-        Ok(Decoded::New(directory)) => Ok(directory),
-        Ok(Decoded::Known) => unreachable!("no known copy was given"),
+        Ok(Some(directory)) => Ok(directory),
+        Ok(None) => unreachable!("no known copy was given"),
         Err(reason) => Err(corrupt(id, reason)),
     }
 }
@@ -117,8 +117,8 @@ pub(crate) fn decode_known(
     known: Option<&Arc<CachedDirectory>>,
 ) -> Result<Arc<CachedDirectory>, Error> {
     match decode_parts(id, value, known) {
-        Ok(Decoded::New(directory)) => Ok(Arc::new(directory)),
-        Ok(Decoded::Known) => Ok(Arc::clone(known.expect("only a known copy is matched"))),
+        Ok(Some(directory)) => Ok(Arc::new(directory)),
+        Ok(None) => Ok(Arc::clone(known.expect("only a known copy is matched"))),
         Err(reason) => Err(corrupt(id, reason)),
     }
 }
@@ -130,19 +130,12 @@ fn corrupt(id: &DirectoryId, reason: String) -> Error {
     }
 }
 
-/// What a value decoded to.
-enum Decoded {
-    /// The copy given as known.
-    Known,
-    /// Another copy.
-    New(CachedDirectory),
-}
-
 fn decode_parts(
     id: &DirectoryId,
     value: &[u8],
     known: Option<&Arc<CachedDirectory>>,
-) -> Result<Decoded, String> {
+) -> Result<Option<CachedDirectory>, String> {
+    // `None`: the value holds `known`.
     if value.len() < META_AT {
         return Err(format!(
             "{} bytes is shorter than the {META_AT}-byte header",
@@ -192,12 +185,12 @@ fn decode_parts(
         return Err("the header's checked_at differs from the metadata's".to_owned());
     }
     if known.is_some_and(|known| known.meta() == &meta) {
-        return Ok(Decoded::Known);
+        return Ok(None);
     }
 
     let entries_len = u32::from_le_bytes(array(take(&mut rest, 4, "entries length")?)) as usize;
     if flags & FLAG_ZSTD_DOCUMENT != 0 {
-        return zstd_document(meta, entries_len, rest).map(Decoded::New);
+        return zstd_document(meta, entries_len, rest).map(Some);
     }
     let entries = if flags & FLAG_LZ4 != 0 {
         if entries_len > rest.len().saturating_mul(LZ4_MAX_RATIO) {
@@ -228,7 +221,7 @@ fn decode_parts(
         return Err("the entries are not a JSON array".to_owned());
     }
     CachedDirectory::from_parts(meta, &entries)
-        .map(Decoded::New)
+        .map(Some)
         .map_err(|e| e.to_string())
 }
 
