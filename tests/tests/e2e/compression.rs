@@ -84,3 +84,36 @@ async fn a_small_document_is_sent_as_it_is() -> Result<()> {
     assert!(answer.body.len() < 1024, "{}", answer.body.len());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_lookup_answer_is_compressed_and_one_entry_is_sent_as_it_is() -> Result<()> {
+    let (_mock, served) = serving("agents", MockDirectory::new(generate_entries(300, 3))).await?;
+    let lookup = "/v1/directories/agents/entries?name=jose&limit=100";
+    let identity = served.send(served.request(Method::GET, lookup)).await?;
+    assert_eq!(identity.status, 200);
+    assert!(identity.body.len() >= 1024, "{} bytes", identity.body.len());
+    let zstd = served
+        .send(
+            served
+                .request(Method::GET, lookup)
+                .header("accept-encoding", "zstd"),
+        )
+        .await?;
+    assert_eq!(zstd.header("content-encoding"), Some("zstd"));
+    assert_eq!(zstd.header("vary"), Some("accept-encoding"));
+    assert_eq!(decoded(&zstd)?, identity.body);
+
+    let answer: serde_json::Value = serde_json::from_slice(&identity.body)?;
+    let id = answer["matches"][0]["id"].as_str().expect("a match");
+    let entry = served
+        .send(
+            served
+                .request(Method::GET, &format!("/v1/directories/agents/entries/{id}"))
+                .header("accept-encoding", "zstd"),
+        )
+        .await?;
+    assert_eq!(entry.status, 200);
+    assert!(entry.body.len() < 1024, "{} bytes", entry.body.len());
+    assert_eq!(entry.header("content-encoding"), None);
+    Ok(())
+}
