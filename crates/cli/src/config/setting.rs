@@ -49,7 +49,7 @@ settings! {
         MaxEntries max_entries: i64 = "DIRCACHE_MAX_ENTRIES", flag "N";
         /// How long after expiry a copy is served while upstream fails [default: 3600].
         StaleIfError stale_if_error: i64 = "DIRCACHE_STALE_IF_ERROR", flag "SECONDS";
-        /// What an id no [directories.<id>] table declares is: routing_directory (the seed's
+        /// What an id no `[directories.<id>]` table declares is: routing_directory (the seed's
         /// listing) or refuse (404 unknown_directory) [default: routing_directory].
         Undeclared undeclared: String = "DIRCACHE_UNDECLARED", flag "routing_directory|refuse";
         /// How long a 404 or 403 from Genesys is remembered, 0..=3600 (0 off) [default: 30].
