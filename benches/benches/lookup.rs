@@ -90,6 +90,7 @@ fn big_directory() -> Result<CachedDirectory, Box<dyn std::error::Error>> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CachedDirectory::from_snapshot(
         DirectoryId::new("big_directory")?,
+        "users",
         &DirectorySnapshot::new(entries),
         Ttl::from_secs(300)?,
         SystemTime::now(),

@@ -59,6 +59,8 @@ impl Default for Limits {
 pub struct DirectoryMeta {
     /// The directory.
     pub directory_id: DirectoryId,
+    /// The source it is a copy of (SPEC §7), e.g. `queue_members`.
+    pub source: String,
     /// Its TTL.
     pub ttl_seconds: u32,
     /// When this content was first cached (kept when a check finds it unchanged).
@@ -105,18 +107,19 @@ pub struct CachedDirectory {
 }
 
 impl CachedDirectory {
-    /// Builds the cached copy of a snapshot fetched (or confirmed) at `checked_at`.
+    /// Builds the cached copy of a snapshot of `source` fetched (or confirmed) at `checked_at`.
     ///
     /// A directory with more entries than `limits` allow is refused whole.
     pub fn from_snapshot(
         directory_id: DirectoryId,
+        source: &str,
         snapshot: &DirectorySnapshot,
         ttl: Ttl,
         checked_at: SystemTime,
         directive: InvalidationDirective,
         limits: Limits,
     ) -> Result<Self, Error> {
-        let entry_count = snapshot.entries.len();
+        let entry_count = snapshot.entry_count;
         if entry_count > limits.max_entries {
             return Err(Error::TooManyEntries {
                 directory_id,
@@ -126,6 +129,7 @@ impl CachedDirectory {
         }
         let meta = DirectoryMeta {
             directory_id,
+            source: source.to_owned(),
             ttl_seconds: ttl.as_secs(),
             created_at: checked_at,
             checked_at,
@@ -199,9 +203,9 @@ impl CachedDirectory {
         &self.meta.directory_id
     }
 
-    /// The JSON document served for this directory: `{directory_id, ttl_seconds, created_at,
-    /// expires_at, last_modified, etag, fingerprint, invalidation_directive, entry_count,
-    /// entries}`. Cloning it shares the bytes.
+    /// The JSON document served for this directory: `{directory_id, source, ttl_seconds,
+    /// created_at, expires_at, last_modified, etag, fingerprint, invalidation_directive,
+    /// entry_count, entries}`. Cloning it shares the bytes.
     pub fn body(&self) -> &Bytes {
         &self.body
     }
@@ -318,6 +322,7 @@ impl fmt::Debug for CachedDirectory {
 #[derive(Serialize)]
 struct Header<'a> {
     directory_id: &'a DirectoryId,
+    source: &'a str,
     ttl_seconds: u32,
     created_at: String,
     expires_at: String,
@@ -338,6 +343,7 @@ impl<'a> Header<'a> {
         };
         Ok(Self {
             directory_id: &meta.directory_id,
+            source: &meta.source,
             ttl_seconds: meta.ttl_seconds,
             created_at: timestamp(meta.created_at)?,
             expires_at: timestamp(meta.expires_at())?,
@@ -368,6 +374,7 @@ mod tests {
     fn cached(entries: Vec<Value>, limits: Limits) -> Result<CachedDirectory, Error> {
         CachedDirectory::from_snapshot(
             DirectoryId::new("vendors").unwrap(),
+            "routing_directory",
             &snapshot(entries),
             Ttl::from_secs(120).unwrap(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
@@ -382,6 +389,7 @@ mod tests {
         let dir = cached(vec![entry.clone()], Limits::DEFAULT).unwrap();
         let body: Value = serde_json::from_slice(dir.body()).unwrap();
         assert_eq!(body["directory_id"], "vendors");
+        assert_eq!(body["source"], "routing_directory");
         assert_eq!(body["ttl_seconds"], 120);
         assert_eq!(body["created_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(body["expires_at"], "2027-01-15T08:02:00.000Z");

@@ -47,12 +47,18 @@ impl Pipeline {
             })
     }
 
-    /// The limits `id` is cached under: its source's own entry limit, else the cache's.
-    pub(crate) fn limits_of(&self, id: &DirectoryId) -> Limits {
-        match self.source.declaration(id).and_then(|d| d.max_entries) {
+    /// What `id` is cached as: the name of its source, and its limits (its source's own entry
+    /// limit, else the cache's).
+    pub(crate) fn cached_as(&self, id: &DirectoryId) -> (&'static str, Limits) {
+        let declaration = self
+            .source
+            .declaration(id)
+            .unwrap_or(crate::Declaration::ROUTING_DIRECTORY);
+        let limits = match declaration.max_entries {
             Some(max_entries) => Limits { max_entries },
             None => self.limits,
-        }
+        };
+        (declaration.source, limits)
     }
 
     /// Tells other instances to drop their in-process copy of `id`.

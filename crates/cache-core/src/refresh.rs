@@ -227,13 +227,15 @@ impl Pipeline {
                     Some(_) => (InvalidationDirective::Overwrite, RefreshKind::Overwritten),
                     None => (InvalidationDirective::Fresh, RefreshKind::Populated),
                 };
+                let (source, limits) = self.cached_as(id);
                 let directory = CachedDirectory::from_snapshot(
                     id.clone(),
+                    source,
                     &snapshot,
                     ttl,
                     now,
                     directive,
-                    self.limits_of(id),
+                    limits,
                 )?;
                 Ok((directory, kind))
             }

@@ -161,6 +161,7 @@ fn expired_copy(
     Arc::new(
         CachedDirectory::from_snapshot(
             directory_id.clone(),
+            "routing_directory",
             &DirectorySnapshot::new(entries),
             ttl,
             checked_at,

@@ -3,29 +3,30 @@
 //! ```text
 //! offset  bytes  field
 //!      0      4  magic `DIRC`
-//!      4      1  format version (1)
-//!      5      1  flags: bit 0 = entries compressed with LZ4 (block format), bit 1 = the zstd
-//!                 document (below); at most one is set, the others must be 0
+//!      4      1  format version (2; version 1 had no `source` in the metadata)
+//!      5      1  flags: bit 1 = the zstd document (below); the others must be 0 (bit 0
+//!                 meant LZ4 entries in version 1)
 //!      6     15  checked_at: milliseconds since the Unix epoch, ASCII decimal, zero-padded
 //!     21      4  CRC-32 (IEEE, little endian) of every other byte of the value
 //!     25      4  metadata length M (u32, little endian)
 //!     29      M  `DirectoryMeta`, postcard-encoded (its serde form)
 //!   29+M      4  entries JSON length J, before compression (u32, little endian); with
 //!                 bit 1, the length of the whole served document instead
-//!   33+M      …  the entries: J bytes of JSON, or their LZ4 block; with bit 1, one zstd frame
-//!                 of the whole served document (`CachedDirectory::body`)
+//!   33+M      …  the entries: J bytes of JSON; with bit 1, one zstd frame of the whole
+//!                 served document (`CachedDirectory::body`)
 //! ```
 //!
 //! This build writes the zstd document for every body worth compressing (at least
 //! `cache_core::MIN_COMPRESSED_LEN` bytes): it is the zstd form a client gets, made once at
 //! fill, so an instance reading the copy serves `Content-Encoding: zstd` without compressing
-//! it again, and it is smaller than the LZ4 entries were. LZ4 values (written by earlier
-//! builds) are still read.
+//! it again, and it is smaller than the LZ4 entries of version 1 were (0.10 of the JSON
+//! against 0.19).
 //!
 //! The magic and `checked_at` keep their offsets in every format version: the newer-wins Lua
 //! script reads `checked_at` from the first 21 bytes without decoding anything else. A change
 //! to `DirectoryMeta`'s fields changes its postcard encoding and needs a new format version
-//! (the golden test below fails when that happens).
+//! (the golden test below fails when that happens). A value of another version is corrupt to
+//! this build: it is fetched again and overwritten, once per directory after an upgrade.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,11 +37,10 @@ use cache_core::{CachedDirectory, ContentCoding, DirectoryId, DirectoryMeta, Err
 /// The first bytes of every value this crate writes.
 pub(crate) const MAGIC: &[u8; 4] = b"DIRC";
 /// The format written, and the only one read.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 2;
 /// How many leading bytes the newer-wins script reads: magic, version, flags, `checked_at`.
 pub(crate) const COMPARED_PREFIX_LEN: usize = 21;
 
-const FLAG_LZ4: u8 = 0b0000_0001;
 const FLAG_ZSTD_DOCUMENT: u8 = 0b0000_0010;
 /// A document claiming more than this is damage (directories are bounded far below it).
 const MAX_DOCUMENT_LEN: usize = 1 << 30;
@@ -53,8 +53,6 @@ const CHECKED_AT_DIGITS: usize = 15;
 const CRC_AT: usize = COMPARED_PREFIX_LEN;
 const META_LEN_AT: usize = 25;
 const META_AT: usize = 29;
-/// LZ4 cannot expand data by more than this factor; a larger claimed size is damage.
-const LZ4_MAX_RATIO: usize = 255;
 
 /// Encodes `directory` as the value stored in Redis.
 pub fn encode(directory: &CachedDirectory) -> Result<Vec<u8>, Error> {
@@ -152,7 +150,7 @@ fn decode_parts(
         ));
     }
     let flags = value[5];
-    if flags & !(FLAG_LZ4 | FLAG_ZSTD_DOCUMENT) != 0 || flags == FLAG_LZ4 | FLAG_ZSTD_DOCUMENT {
+    if flags & !FLAG_ZSTD_DOCUMENT != 0 {
         return Err(format!("unknown flags {flags:#010b}"));
     }
     let checked_at = std::str::from_utf8(&value[CHECKED_AT_AT..CRC_AT])
@@ -192,35 +190,17 @@ fn decode_parts(
     if flags & FLAG_ZSTD_DOCUMENT != 0 {
         return zstd_document(meta, entries_len, rest).map(Some);
     }
-    let entries = if flags & FLAG_LZ4 != 0 {
-        if entries_len > rest.len().saturating_mul(LZ4_MAX_RATIO) {
-            return Err(format!(
-                "{} compressed bytes cannot hold {entries_len} bytes of entries",
-                rest.len()
-            ));
-        }
-        let mut entries = vec![0; entries_len];
-        let written = lz4_flex::block::decompress_into(rest, &mut entries)
-            .map_err(|e| format!("entries do not decompress: {e}"))?;
-        if written != entries_len {
-            return Err(format!(
-                "entries decompress to {written} bytes, not {entries_len}"
-            ));
-        }
-        std::borrow::Cow::Owned(entries)
-    } else {
-        if rest.len() != entries_len {
-            return Err(format!(
-                "{} bytes of entries, not {entries_len}",
-                rest.len()
-            ));
-        }
-        std::borrow::Cow::Borrowed(rest)
-    };
+    let entries = rest;
+    if entries.len() != entries_len {
+        return Err(format!(
+            "{} bytes of entries, not {entries_len}",
+            entries.len()
+        ));
+    }
     if entries.first() != Some(&b'[') || entries.last() != Some(&b']') {
         return Err("the entries are not a JSON array".to_owned());
     }
-    CachedDirectory::from_parts(meta, &entries)
+    CachedDirectory::from_parts(meta, entries)
         .map(Some)
         .map_err(|e| e.to_string())
 }
@@ -411,23 +391,6 @@ mod tests {
     }
 
     #[test]
-    fn values_of_earlier_builds_with_lz4_entries_are_still_read() {
-        let directory = sample_directory("codec", 40, now_millis());
-        let entries = directory.entries_json();
-        let value = encode(&directory).unwrap();
-        let lz4 = lz4_flex::block::compress(entries);
-        let old = reencoded(&value, FLAG_LZ4, entries.len(), &lz4);
-        assert_eq!(
-            decode(directory.directory_id(), &old).unwrap().body(),
-            directory.body()
-        );
-        // A claimed size far beyond what LZ4 can expand to is refused before allocating it.
-        let huge = reencoded(&value, FLAG_LZ4, u32::MAX as usize, &lz4);
-        let reason = assert_corrupt(&huge, "a huge claimed LZ4 size");
-        assert!(reason.contains("cannot hold"), "{reason}");
-    }
-
-    #[test]
     fn a_zstd_document_must_declare_its_size_and_be_the_one_its_metadata_make() {
         let directory = sample_directory("codec", 40, now_millis());
         let value = encode(&directory).unwrap();
@@ -441,8 +404,8 @@ mod tests {
         let other_frame = other.encoded(ContentCoding::Zstd).unwrap();
         let swapped = reencoded(&value, FLAG_ZSTD_DOCUMENT, other.body().len(), other_frame);
         assert_corrupt(&swapped, "another document");
-        let both = reencoded(&value, FLAG_ZSTD_DOCUMENT | FLAG_LZ4, len, frame);
-        assert!(assert_corrupt(&both, "both flags").contains("unknown flags"));
+        let lz4 = reencoded(&value, FLAG_ZSTD_DOCUMENT | 1, len, frame);
+        assert!(assert_corrupt(&lz4, "version 1's LZ4 flag").contains("unknown flags"));
     }
 
     #[test]
@@ -472,6 +435,7 @@ mod tests {
         snapshot.etag = Some("\"v1\"".to_owned());
         let directory = CachedDirectory::from_snapshot(
             id("golden"),
+            "routing_directory",
             &snapshot,
             Ttl::from_secs(300).unwrap(),
             UNIX_EPOCH + std::time::Duration::from_millis(1_790_000_000_123),
@@ -489,9 +453,9 @@ mod tests {
     }
 
     const GOLDEN: &str = concat!(
-        "4449524301003030313739303030303030303132331fda78d44a00000006676f6c64656eac0280f7",
-        "c4d506c0a9d33a80f7c4d506c0a9d33a0001042276312225787868333a3735376334363938373637",
-        "39616134363864623666326235633330666339383001011a0000005b7b226964223a2231222c226e",
-        "616d65223a225a6fc3ab227d5d",
+        "4449524302003030313739303030303030303132333dfc97de5c00000006676f6c64656e11726f75",
+        "74696e675f6469726563746f7279ac0280f7c4d506c0a9d33a80f7c4d506c0a9d33a000104227631",
+        "2225787868333a37353763343639383736373961613436386462366632623563333066633938300101",
+        "1a0000005b7b226964223a2231222c226e616d65223a225a6fc3ab227d5d",
     );
 }

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::client::{GenesysClient, PageRequest, PageResponse};
 use crate::config::{join_path, validate_page_size};
+use crate::entries_json::EntriesJson;
 use crate::page::{Listing as Page, with_page_number};
 use crate::retry::with_retries;
 use crate::{
@@ -85,19 +86,23 @@ pub enum FetchOutcome {
 }
 
 /// Every entry of one directory as of one moment, with its validators and fingerprint.
+///
+/// The entries are kept as their canonical JSON only, as they were written while the pages
+/// were read: a cache stores these bytes, and [`DirectorySnapshot::entries`] parses them for a
+/// caller that wants values.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct DirectorySnapshot {
-    /// The entries, in upstream order, with every field upstream sent.
-    pub entries: Vec<Entry>,
+    /// How many entries.
+    pub entry_count: usize,
     /// Page 1's `ETag`, when upstream sent one.
     pub etag: Option<String>,
     /// Page 1's `Last-Modified`, when upstream sent one.
     pub last_modified: Option<String>,
-    /// `entries` as canonical JSON ([`crate::canonical_json`]): what the fingerprint hashes,
-    /// written once so that a cache can store these bytes rather than serialise again.
+    /// The entries, in upstream order, with every field upstream sent, as canonical JSON
+    /// ([`crate::canonical_json`]): what the fingerprint hashes, and what a cache stores.
     pub entries_json: Vec<u8>,
-    /// The content fingerprint of `entries`.
+    /// The content fingerprint of the entries.
     pub fingerprint: Fingerprint,
     /// How many pages were read.
     pub pages: u32,
@@ -113,7 +118,7 @@ impl DirectorySnapshot {
         Self {
             fingerprint: Fingerprint::of_canonical_json(&entries_json),
             entries_json,
-            entries,
+            entry_count: entries.len(),
             etag: None,
             last_modified: None,
             pages: 0,
@@ -127,6 +132,11 @@ impl DirectorySnapshot {
         self.etag = etag;
         self.last_modified = last_modified;
         self
+    }
+
+    /// Parses the entries (not needed to cache them).
+    pub fn entries(&self) -> Result<Vec<Entry>, serde_json::Error> {
+        serde_json::from_slice(&self.entries_json)
     }
 }
 
@@ -287,7 +297,7 @@ impl GenesysClient {
         let inner = &self.inner;
         let mut url = first.clone();
         let mut visited: HashSet<Url> = HashSet::from([first.clone()]);
-        let mut entries: Vec<Entry> = Vec::new();
+        let mut entries = EntriesJson::new();
         let mut upstream_bytes = 0usize;
         let mut head: Option<Version> = None;
         let mut pages = 0u32;
@@ -344,7 +354,12 @@ impl GenesysClient {
             let next = listing
                 .next_url_in(paging, &url, &inner.api_base)
                 .map_err(|reason| invalid(format!("page {pages}: {reason}")))?;
-            entries.extend(listing.entities);
+            // An id read twice means pages of two versions were mixed.
+            if let Err(id) = entries.append(listing.entities) {
+                return Ok(Read::Torn(format!(
+                    "entry id {id:?} appears twice (page {pages})"
+                )));
+            }
             let Some(next) = next else { break };
             if !visited.insert(next.clone()) {
                 return Err(invalid(format!(
@@ -361,16 +376,6 @@ impl GenesysClient {
             url = next;
         }
 
-        // An id read twice means pages of two versions were mixed. Checked once at the end,
-        // on borrowed ids, so that a normal read allocates nothing for it.
-        let mut ids: HashSet<&str> = HashSet::with_capacity(entries.len());
-        if let Some(id) = entries
-            .iter()
-            .filter_map(Entry::id)
-            .find(|id| !ids.insert(id))
-        {
-            return Ok(Read::Torn(format!("entry id {id:?} appears on two pages")));
-        }
         let head = head.expect("page 1 was read");
         if let Some(total) = head.total.filter(|total| *total != entries.len() as u64) {
             return Ok(Read::Torn(format!(
@@ -385,11 +390,12 @@ impl GenesysClient {
             upstream_bytes,
             "directory read"
         );
-        let entries_json = canonical_json(&entries);
+        let entry_count = entries.len();
+        let entries_json = entries.finish();
         Ok(Read::Done(FetchOutcome::Modified(DirectorySnapshot {
             fingerprint: Fingerprint::of_canonical_json(&entries_json),
             entries_json,
-            entries,
+            entry_count,
             etag: head.etag,
             last_modified: head.last_modified,
             pages,

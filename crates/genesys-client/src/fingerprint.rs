@@ -53,15 +53,27 @@ impl Fingerprint {
 /// whitespace. It is what the fingerprint hashes, and a cache can store these very bytes
 /// instead of serialising the entries a second time.
 pub fn canonical_json(entries: &[Entry]) -> Vec<u8> {
+    // Entries run a few hundred bytes: sized up front so the buffer is not regrown and copied a
+    // dozen times on the way to a few hundred kilobytes.
+    let mut out = Vec::with_capacity(entries.len() * 512 + 2);
+    out.push(b'[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_canonical(&mut out, entry);
+    }
+    out.push(b']');
+    out
+}
+
+/// Appends the canonical JSON of one entry to `out`.
+pub(crate) fn write_canonical(out: &mut Vec<u8>, entry: &Entry) {
     if maps_keep_keys_sorted() {
         // Every object's keys are already in order: serde_json's own writer is canonical.
-        // Sized up front (entries run a few hundred bytes) so the buffer is not regrown and
-        // copied a dozen times on the way to a few hundred kilobytes.
-        let mut out = Vec::with_capacity(entries.len() * 512 + 2);
-        serde_json::to_writer(&mut out, entries).expect("a list of JSON objects always serialises");
-        out
+        serde_json::to_writer(out, entry).expect("a JSON object always serialises");
     } else {
-        sorted_by_hand(entries)
+        canonical_object(out, entry.fields());
     }
 }
 
@@ -75,21 +87,6 @@ fn maps_keep_keys_sorted() -> bool {
         map.insert("a".to_owned(), Value::Null);
         map.keys().next().map(String::as_str) == Some("a")
     })
-}
-
-/// The canonical JSON written key by key, sorting the keys of every object.
-fn sorted_by_hand(entries: &[Entry]) -> Vec<u8> {
-    // Upstream JSON runs about 200 bytes an entry; a close guess saves regrowing the buffer.
-    let mut out = Vec::with_capacity(entries.len() * 256 + 2);
-    out.push(b'[');
-    for (i, entry) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        canonical_object(&mut out, entry.fields());
-    }
-    out.push(b']');
-    out
 }
 
 fn canonical_object(out: &mut Vec<u8>, fields: &Map<String, Value>) {

@@ -13,6 +13,7 @@ mod budget;
 mod client;
 mod config;
 mod config_field;
+mod entries_json;
 mod entry;
 mod error;
 mod fetch;

@@ -3,13 +3,15 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::{Entry, PagingStyle};
+use crate::PagingStyle;
+use crate::entries_json::PageEntities;
 
 /// The Genesys listing shape; every field but `entities` may be missing.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Listing {
-    pub(crate) entities: Vec<Entry>,
+    /// The entities, already written as canonical JSON.
+    pub(crate) entities: PageEntities,
     #[serde(default)]
     pub(crate) page_number: Option<u32>,
     #[serde(default)]

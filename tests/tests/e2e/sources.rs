@@ -29,6 +29,7 @@ async fn a_declared_source_is_served_whole_and_listed() -> Result<()> {
 
     let document = served.read_directory("support_queue").await?.json()?;
     assert_eq!(document["entries"], Value::Array(expected));
+    assert_eq!(document["source"], "queue_members");
     assert_eq!(document["ttl_seconds"], 120);
     assert_eq!(mock.stats().requests_for_listing(&members), 3);
     assert_eq!(mock.stats().directory_requests, 0);
@@ -138,7 +139,10 @@ async fn a_100000_entry_directory_round_trips_on_every_backend() -> Result<()> {
             .read_directory("skills")
             .await?;
         assert_eq!(read.header("x-cache"), Some("HIT"), "{name}");
-        assert_eq!(read.json()?["entries"], expected, "{name}");
+        let document = read.json()?;
+        assert_eq!(document["entries"], expected, "{name}");
+        // What the source was comes through Redis with the copy.
+        assert_eq!(document["source"], "skills", "{name}");
         assert_eq!(mock.stats().requests_for_listing(&skills), 200, "{name}");
         first.stop().await?;
         if let Some(second) = second {

@@ -118,6 +118,7 @@ pub fn sample_directory(id: &str, entries: usize, checked_at: SystemTime) -> Arc
         .collect();
     let meta = DirectoryMeta {
         directory_id,
+        source: crate::Declaration::ROUTING_DIRECTORY.source.to_owned(),
         ttl_seconds: SAMPLE_TTL.as_secs(),
         created_at: checked_at
             .checked_sub(Duration::from_secs(60))

@@ -15,6 +15,7 @@ fn directory(entities: &[Value]) -> CachedDirectory {
         .collect();
     CachedDirectory::from_snapshot(
         DirectoryId::new("lookups").unwrap(),
+        "users",
         &DirectorySnapshot::new(entries),
         Ttl::from_secs(300).unwrap(),
         SystemTime::now(),

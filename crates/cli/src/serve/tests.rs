@@ -102,6 +102,7 @@ async fn a_miss_then_a_hit_with_its_etag_then_304() {
     );
     let body = json(first).await;
     assert_eq!(body["directory_id"], "internal_agents");
+    assert_eq!(body["source"], "routing_directory");
     assert_eq!(body["entry_count"], 30);
     assert_eq!(body["entries"].as_array().unwrap().len(), 30);
     assert_eq!(body["invalidation_directive"], "fresh");

@@ -1,0 +1,180 @@
+//! A listing's entities written as canonical JSON while its pages are read, so that a fill never
+//! holds every entity parsed at once.
+//!
+//! A parsed entity (a `serde_json` map of its fields) takes several times its JSON size, in many
+//! small allocations. Each entity of a page is parsed alone, written canonically and dropped
+//! ([`PageEntities`]), and the pages' JSON is joined as it comes ([`EntriesJson`]): at 100,000
+//! entities what a fill holds is their canonical JSON, one page and one entity, not 100,000 maps.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::Entry;
+use crate::fingerprint::write_canonical;
+
+/// The entities of one page: their canonical JSON, comma-separated (no brackets), and their ids.
+#[derive(Debug, Default)]
+pub(crate) struct PageEntities {
+    json: Vec<u8>,
+    count: usize,
+    ids: Vec<Box<str>>,
+}
+
+impl PageEntities {
+    /// Whether the page had no entities.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl<'de> Deserialize<'de> for PageEntities {
+    /// An `entities` array of JSON objects, each parsed, written and dropped in turn.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(PageVisitor)
+    }
+}
+
+struct PageVisitor;
+
+impl<'de> Visitor<'de> for PageVisitor {
+    type Value = PageEntities;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of entity objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PageEntities, A::Error> {
+        // Upstream entities run a few hundred bytes: a close guess saves regrowing the buffer.
+        let hint = seq.size_hint().unwrap_or(0);
+        let mut page = PageEntities {
+            json: Vec::with_capacity(hint * 512),
+            count: 0,
+            ids: Vec::with_capacity(hint),
+        };
+        while let Some(entry) = seq.next_element::<Entry>()? {
+            if page.count > 0 {
+                page.json.push(b',');
+            }
+            write_canonical(&mut page.json, &entry);
+            if let Some(id) = entry.id() {
+                page.ids.push(id.into());
+            }
+            page.count += 1;
+        }
+        Ok(page)
+    }
+}
+
+/// The entries of a whole listing so far, as one canonical JSON array being written.
+#[derive(Debug)]
+pub(crate) struct EntriesJson {
+    json: Vec<u8>,
+    count: usize,
+    /// The XXH3-128 hash of every id so far: 16 bytes an id rather than a string each. Two
+    /// different ids of one listing hashing alike is about as likely as a 128-bit collision,
+    /// and would cost one needless re-read, never a wrong snapshot.
+    ids: HashSet<u128>,
+}
+
+impl EntriesJson {
+    /// No entries yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            json: vec![b'['],
+            count: 0,
+            ids: HashSet::new(),
+        }
+    }
+
+    /// Makes room for about `expected` more entries (upstream entities run a few hundred bytes).
+    pub(crate) fn reserve(&mut self, expected: usize) {
+        self.json.reserve(expected * 512 + 1);
+        self.ids.reserve(expected);
+    }
+
+    /// Appends a page's entities; an id already read (on this page or an earlier one) is
+    /// given back, as a sign that pages of two versions of the listing were mixed.
+    pub(crate) fn append(&mut self, page: PageEntities) -> Result<(), String> {
+        if let Some(repeated) = page
+            .ids
+            .iter()
+            .find(|id| !self.ids.insert(xxh3_128(id.as_bytes())))
+        {
+            return Err(repeated.to_string());
+        }
+        if self.count > 0 && page.count > 0 {
+            self.json.push(b',');
+        }
+        self.json.extend_from_slice(&page.json);
+        self.count += page.count;
+        Ok(())
+    }
+
+    /// How many entries so far.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The JSON array of every entry, in order.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.json.push(b']');
+        self.json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical_json;
+    use serde_json::json;
+
+    fn page(entities: serde_json::Value) -> PageEntities {
+        serde_json::from_value(entities).unwrap()
+    }
+
+    #[test]
+    fn pages_join_into_the_canonical_json_of_all_their_entries() {
+        let first = json!([{"name": "Zoë", "id": "1", "x": {"b": 1, "a": null}}, {"id": "2"}]);
+        let second = json!([{"id": "3", "extra": [true]}]);
+        let mut all = EntriesJson::new();
+        all.append(page(json!([]))).unwrap();
+        all.append(page(first.clone())).unwrap();
+        all.append(page(json!([]))).unwrap();
+        all.append(page(second.clone())).unwrap();
+        assert_eq!(all.len(), 3);
+        let mut entries: Vec<Entry> = serde_json::from_value(first).unwrap();
+        entries.extend(serde_json::from_value::<Vec<Entry>>(second).unwrap());
+        assert_eq!(all.finish(), canonical_json(&entries));
+        let mut none = EntriesJson::new();
+        none.reserve(4);
+        assert_eq!(none.finish(), b"[]");
+    }
+
+    #[test]
+    fn an_id_read_twice_is_given_back_across_pages_and_within_one() {
+        let mut all = EntriesJson::new();
+        all.append(page(json!([{"id": "a"}, {"id": "b"}, {"name": "no id"}])))
+            .unwrap();
+        assert_eq!(
+            all.append(page(json!([{"id": "c"}, {"id": "b"}]))),
+            Err("b".to_owned())
+        );
+        let mut one = EntriesJson::new();
+        assert_eq!(
+            one.append(page(json!([{"id": "x"}, {"id": "x"}]))),
+            Err("x".to_owned())
+        );
+    }
+
+    #[test]
+    fn entities_must_be_objects() {
+        assert!(serde_json::from_value::<PageEntities>(json!([{"id": "1"}, 2])).is_err());
+        assert!(serde_json::from_value::<PageEntities>(json!({"id": "1"})).is_err());
+        let mut all = EntriesJson::new();
+        all.append(page(json!([{}, {}]))).unwrap();
+        assert_eq!((all.len(), all.finish()), (2, b"[{},{}]".to_vec()));
+    }
+}
