@@ -75,15 +75,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The CPU time of a thread could not be read.
-    #[error("cannot read the thread's CPU time in {}", path.display())]
-    Cpu {
-        /// `/proc/thread-self/schedstat`.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
     /// An HTTP exchange with a server under measurement failed.
     #[error("GET http://{addr}{path} failed")]
     Http {

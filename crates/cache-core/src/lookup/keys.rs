@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 /// What a field of an entity is to the index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,8 +64,8 @@ const CONTACT_PARTS: &[&str] = &["address", "display"];
 /// A contact point's `mediaType`, and whether it is an e-mail (else a phone).
 const MEDIA_TYPES: &[(&str, bool)] = &[("EMAIL", true), ("PHONE", false), ("SMS", false)];
 
-/// The keys found in one entity. Reused from one entity to the next, so that reading a
-/// directory allocates only for strings that must be unescaped.
+/// The keys found in one entity, borrowed from its JSON (only strings that must be unescaped
+/// are copied).
 #[derive(Debug, Default)]
 pub(crate) struct EntityKeys<'de> {
     /// `id`.
@@ -79,24 +81,6 @@ pub(crate) struct EntityKeys<'de> {
 }
 
 impl<'de> EntityKeys<'de> {
-    /// Reads the keys of `entity`, one JSON value (an entity that is not an object has none).
-    pub(crate) fn read(&mut self, entity: &'de str) -> Result<(), serde_json::Error> {
-        self.id = None;
-        self.name = None;
-        self.first_name = None;
-        self.last_name = None;
-        self.user_name = None;
-        self.emails.clear();
-        self.phones.clear();
-        let mut json = serde_json::Deserializer::from_str(entity);
-        Lenient(Entity {
-            keys: self,
-            nested: false,
-        })
-        .deserialize(&mut json)?;
-        json.end()
-    }
-
     /// The parts of the entity's name: `name`; else `firstName` `lastName`; else the user's
     /// `name`.
     pub(crate) fn name_parts(&self) -> impl Iterator<Item = &str> {
@@ -108,6 +92,19 @@ impl<'de> EntityKeys<'de> {
             (None, user_name) => [user_name.as_ref(), None],
         };
         parts.into_iter().flatten().map(|part| &**part)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityKeys<'de> {
+    /// The keys of one entity, a JSON value (an entity that is not an object has none).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut keys = EntityKeys::default();
+        Lenient(Entity {
+            keys: &mut keys,
+            nested: false,
+        })
+        .deserialize(deserializer)?;
+        Ok(keys)
     }
 }
 
@@ -340,8 +337,7 @@ mod tests {
 
     fn keys_of(entity: &serde_json::Value) -> (Option<String>, String, Vec<String>, Vec<String>) {
         let json = entity.to_string();
-        let mut keys = EntityKeys::default();
-        keys.read(&json).unwrap();
+        let keys: EntityKeys<'_> = serde_json::from_str(&json).unwrap();
         let name = keys.name_parts().collect::<Vec<_>>().join("|");
         let strings = |v: &Vec<Cow<'_, str>>| v.iter().map(|s| s.to_string()).collect();
         (
