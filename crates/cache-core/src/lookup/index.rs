@@ -105,7 +105,9 @@ impl LookupIndex {
 
     /// Every entity `query` matches, best first, each once.
     pub(crate) fn find(&self, query: &Query) -> Vec<u32> {
-        let mut probe = Vec::with_capacity(query.value().len() + 8);
+        // Folded names and e-mails are written here; a phone query needs none (nothing is
+        // allocated for it until a name or an e-mail is folded).
+        let mut probe = Vec::new();
         let mut found = Vec::with_capacity(4);
         match query {
             Query::Phone(number) => self.find_phone(number, &mut found),

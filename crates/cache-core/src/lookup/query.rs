@@ -1,5 +1,7 @@
 //! What a lookup asks (`Query`) and what it answers (`Matches`).
 
+use std::io::Write;
+
 use bytes::Bytes;
 
 use crate::{CachedDirectory, Error};
@@ -139,7 +141,8 @@ impl Matches {
             out.extend_from_slice(entry);
         }
         out.extend_from_slice(br#"],"match_count":"#);
-        out.extend_from_slice(self.match_count.to_string().as_bytes());
+        // Writing into a `Vec` cannot fail.
+        write!(out, "{}", self.match_count).unwrap_or_default();
         out.extend_from_slice(if self.truncated() {
             br#","truncated":true}"#
         } else {

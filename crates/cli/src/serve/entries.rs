@@ -2,8 +2,8 @@
 //! e-mail, a name or any of them, answered from the cached copy's index.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use cache_core::{DEFAULT_LIMIT, Query, Route, parse_limit};
 
@@ -51,13 +51,14 @@ pub(crate) async fn entry(
 pub(crate) async fn find(
     State(state): State<ServeState>,
     path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    // The URI, not `RawQuery`: its query is read in place rather than copied into a String.
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::unreadable_id())?;
     let id = valid_directory_id(&id)?;
     let (query, limit) =
-        lookup_of(raw.as_deref().unwrap_or_default()).map_err(|e| ApiError::from_cache(&e))?;
+        lookup_of(uri.query().unwrap_or_default()).map_err(|e| ApiError::from_cache(&e))?;
     let lookup = state
         .cache()
         .get_for(&id, Route::Lookup)
