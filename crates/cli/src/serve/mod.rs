@@ -7,6 +7,7 @@ mod body_limit;
 mod connections;
 mod entries;
 mod error;
+mod idle;
 mod negotiation;
 mod routes;
 mod shutdown;
@@ -146,6 +147,7 @@ pub(crate) async fn run(config: &Config) -> Result<(), Failure> {
         listener,
         max_connections: config.edge.max_connections,
         tls,
+        timeouts: connections::TIMEOUTS,
     };
     connections::serve(listening, router(state), signal.received()).await;
     upkeep.abort();
