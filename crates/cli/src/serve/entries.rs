@@ -2,8 +2,7 @@
 //! e-mail, a name or any of them, answered from the cached copy's index.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::response::Response;
 use cache_core::{DEFAULT_LIMIT, Query, Route, parse_limit};
 
@@ -19,7 +18,7 @@ const MAX_ENTRY_ID_LEN: usize = 256;
 pub(crate) async fn entry(
     State(state): State<ServeState>,
     path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let Path((id, entry_id)) = path.map_err(|_| ApiError::unreadable_id())?;
     let id = valid_directory_id(&id)?;
@@ -41,7 +40,7 @@ pub(crate) async fn entry(
     Ok(copy_response(
         &lookup.directory,
         lookup.outcome,
-        &headers,
+        request.headers(),
         Answer::Part(entry),
     ))
 }
@@ -52,7 +51,7 @@ pub(crate) async fn find(
     State(state): State<ServeState>,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::unreadable_id())?;
     let id = valid_directory_id(&id)?;
@@ -68,7 +67,7 @@ pub(crate) async fn find(
     Ok(copy_response(
         &lookup.directory,
         lookup.outcome,
-        &headers,
+        request.headers(),
         Answer::Part(body.into()),
     ))
 }

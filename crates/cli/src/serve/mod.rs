@@ -22,6 +22,7 @@ use cache_core::DirectoryCache;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
+use tower::layer::layer_fn;
 
 use crate::app::{App, spawn_metrics_upkeep};
 use crate::config::Config;
@@ -106,8 +107,8 @@ pub(crate) fn router(state: ServeState) -> Router {
         .route("/readyz", get(routes::readyz))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(axum::middleware::from_fn(body_limit::limit))
-        .layer(axum::middleware::from_fn(access_log::log))
+        .layer(layer_fn(body_limit::BodyLimit::new))
+        .layer(layer_fn(access_log::AccessLog::new))
         .with_state(state)
 }
 
