@@ -18,6 +18,10 @@
 //! A deadline is enforced only while the socket has nothing to give or take (a read or write
 //! is pending): the pending call then fails with [`io::ErrorKind::TimedOut`], which ends the
 //! connection, as hyper's own timer does, without an answer.
+//!
+//! The socket sees bytes, not requests: the start of a pipelined request that came in with
+//! the one before it is already read when that one's answer is taken, so its head is given
+//! the idle deadline, no longer than any idle connection is kept.
 
 use std::io;
 use std::pin::Pin;
