@@ -472,7 +472,7 @@ impl DirectoryCacheBuilder {
             limits: self.limits,
             eager_encodings: self
                 .eager_encodings
-                .unwrap_or_else(|| vec![ContentCoding::Zstd, ContentCoding::Gzip]),
+                .unwrap_or_else(|| crate::DEFAULT_EAGER_ENCODINGS.to_vec()),
             clock,
             auditor,
             notifier,

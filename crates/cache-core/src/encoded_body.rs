@@ -20,6 +20,10 @@ use bytes::Bytes;
 /// same rule holds for any small answer (a lookup's one entry, say): see [`ContentCoding::encode`].
 pub const MIN_COMPRESSED_LEN: usize = 1024;
 
+/// The forms made when a copy is written, unless configured otherwise: zstd (also what Redis
+/// stores) and gzip (what every client accepts).
+pub const DEFAULT_EAGER_ENCODINGS: [ContentCoding; 2] = [ContentCoding::Zstd, ContentCoding::Gzip];
+
 /// The zstd level of served bodies and of the copy stored in Redis.
 pub const ZSTD_LEVEL: i32 = 6;
 /// The gzip (DEFLATE) level.

@@ -38,7 +38,9 @@ pub use cached_directory::{CachedDirectory, DirectoryMeta, InvalidationDirective
 pub use clock::Clock;
 pub use config_field::{BackendField, CacheField, ConfigField, WebhookField};
 pub use directory_id::{DirectoryId, MAX_DIRECTORY_ID_LEN};
-pub use encoded_body::{ContentCoding, EncodedBodies, MIN_COMPRESSED_LEN, ZSTD_LEVEL};
+pub use encoded_body::{
+    ContentCoding, DEFAULT_EAGER_ENCODINGS, EncodedBodies, MIN_COMPRESSED_LEN, ZSTD_LEVEL,
+};
 pub use error::Error;
 pub use listener::{
     ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange, LISTENER_FAILURES_TOTAL,

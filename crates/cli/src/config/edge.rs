@@ -10,8 +10,6 @@ use super::{ConfigError, Named, Picker, Setting};
 
 /// The default of `DIRCACHE_MAX_CONNECTIONS`.
 const DEFAULT_MAX_CONNECTIONS: i64 = 10_000;
-/// The default of `DIRCACHE_EAGER_ENCODINGS`.
-const DEFAULT_EAGER: [ContentCoding; 2] = [ContentCoding::Zstd, ContentCoding::Gzip];
 
 /// The validated edge settings.
 #[derive(Debug)]
@@ -64,7 +62,7 @@ pub(crate) fn resolve_edge(pick: &Picker<'_>) -> Result<EdgeSettings, ConfigErro
     let eager_encodings =
         match pick.text(Setting::EagerEncodings, cache.eager_encodings.as_ref())? {
             Some(list) => codings(&list)?,
-            None => DEFAULT_EAGER.to_vec(),
+            None => cache_core::DEFAULT_EAGER_ENCODINGS.to_vec(),
         };
     let max_directory_bytes = pick
         .bounded(

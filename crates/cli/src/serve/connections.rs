@@ -1,13 +1,16 @@
 //! The accept loop of `serve`: each connection served by hyper (over TLS when configured) within
 //! the limits a hostile client cannot cross (SPEC §10), and drained on shutdown.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::service::{Service, service_fn};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -15,9 +18,20 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-/// How long a client has to send a request's head (and, over TLS, to finish the handshake)
-/// once the connection is open or idle: a slower client is dropped.
+use super::idle::{AnswerBody, Progress, TimedStream, Timeouts};
+
+/// How long a client has to send a request's whole head: on a new connection from its accept
+/// (over TLS, the handshake included), on a kept-alive one from the head's first byte. A slower
+/// client is dropped.
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a kept-alive connection may wait for its next request once an answer has been
+/// written: then it is closed.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The deadlines `serve` keeps.
+pub(crate) const TIMEOUTS: Timeouts = Timeouts {
+    head: HEADER_READ_TIMEOUT,
+    idle: IDLE_TIMEOUT,
+};
 /// The largest request head (request line and headers) read; a larger one is answered 431.
 pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
@@ -29,6 +43,8 @@ pub(crate) struct Listening {
     pub(crate) max_connections: usize,
     /// TLS, when `DIRCACHE_TLS_CERT` and `DIRCACHE_TLS_KEY` are set.
     pub(crate) tls: Option<TlsAcceptor>,
+    /// The head and idle deadlines of every connection ([`TIMEOUTS`] but in tests).
+    pub(crate) timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Listening {
@@ -37,6 +53,7 @@ impl std::fmt::Debug for Listening {
             .field("listener", &self.listener)
             .field("max_connections", &self.max_connections)
             .field("tls", &self.tls.is_some())
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -56,12 +73,14 @@ pub(crate) async fn serve(
         listener,
         max_connections,
         tls,
+        timeouts,
     } = listening;
     let permits = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+    // Hyper's header timer would also run while a connection is idle, so it is off (and hyper
+    // then needs no timer): the socket keeps both deadlines instead (`idle.rs`).
+    http.header_read_timeout(None)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
     let http = Arc::new(http);
@@ -74,20 +93,20 @@ pub(crate) async fn serve(
         let Some((stream, permit)) = accepted else {
             continue;
         };
-        let service = TowerToHyperService::new(router.clone());
+        let router = router.clone();
         let http = Arc::clone(&http);
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let progress = Progress::default();
+            // Below TLS, so that the handshake counts in the first head's time.
+            let stream = TimedStream::new(stream, timeouts, progress.clone());
             match tls {
-                None => serve_connection(&http, watcher, stream, service).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_connection(&http, watcher, stream, service).await,
-                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!("TLS handshake timed out"),
-                    }
-                }
+                None => serve_connection(&http, watcher, stream, router, progress).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(&http, watcher, stream, router, progress).await,
+                    Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                },
             }
             drop(permit);
         });
@@ -120,18 +139,33 @@ async fn accept(
     }
 }
 
-/// Serves one connection until it closes (or the server shuts down).
+/// Serves one connection until it closes (or the server shuts down), telling its socket's
+/// deadlines (through `progress`) when each request is read and when its answer is taken.
 async fn serve_connection<S>(
     http: &http1::Builder,
     watcher: hyper_util::server::graceful::Watcher,
     stream: S,
-    service: TowerToHyperService<Router>,
+    router: Router,
+    progress: Progress,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let router = TowerToHyperService::new(router);
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        progress.request_read();
+        let answer = router.call(request);
+        let progress = progress.clone();
+        async move {
+            let response = answer.await?;
+            Ok::<_, Infallible>(response.map(|body| AnswerBody::new(body, progress)))
+        }
+    });
     let connection = http.serve_connection(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(connection).await {
-        // A client that goes away, or is too slow with its head, ends here.
+        // A client that goes away, or misses a deadline mid-request, ends here.
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }
+
+#[cfg(test)]
+mod tests;

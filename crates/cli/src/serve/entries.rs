@@ -2,8 +2,7 @@
 //! e-mail, a name or any of them, answered from the cached copy's index.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use cache_core::{DEFAULT_LIMIT, Query, Route, parse_limit};
 
@@ -19,7 +18,7 @@ const MAX_ENTRY_ID_LEN: usize = 256;
 pub(crate) async fn entry(
     State(state): State<ServeState>,
     path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let Path((id, entry_id)) = path.map_err(|_| ApiError::unreadable_id())?;
     let id = valid_directory_id(&id)?;
@@ -41,7 +40,7 @@ pub(crate) async fn entry(
     Ok(copy_response(
         &lookup.directory,
         lookup.outcome,
-        &headers,
+        request.headers(),
         Answer::Part(entry),
     ))
 }
@@ -51,14 +50,13 @@ pub(crate) async fn entry(
 pub(crate) async fn find(
     State(state): State<ServeState>,
     path: Result<Path<String>, PathRejection>,
-    // The URI, not `RawQuery`: its query is read in place rather than copied into a String.
-    uri: Uri,
-    headers: HeaderMap,
+    // The request itself: its query and headers are read in place, not copied.
+    request: Request,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::unreadable_id())?;
     let id = valid_directory_id(&id)?;
-    let (query, limit) =
-        lookup_of(uri.query().unwrap_or_default()).map_err(|e| ApiError::from_cache(&e))?;
+    let (query, limit) = lookup_of(request.uri().query().unwrap_or_default())
+        .map_err(|e| ApiError::from_cache(&e))?;
     let lookup = state
         .cache()
         .get_for(&id, Route::Lookup)
@@ -69,7 +67,7 @@ pub(crate) async fn find(
     Ok(copy_response(
         &lookup.directory,
         lookup.outcome,
-        &headers,
+        request.headers(),
         Answer::Part(body.into()),
     ))
 }

@@ -7,6 +7,7 @@ mod body_limit;
 mod connections;
 mod entries;
 mod error;
+mod idle;
 mod negotiation;
 mod routes;
 mod shutdown;
@@ -21,6 +22,7 @@ use cache_core::DirectoryCache;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
+use tower::layer::layer_fn;
 
 use crate::app::{App, spawn_metrics_upkeep};
 use crate::config::Config;
@@ -105,8 +107,8 @@ pub(crate) fn router(state: ServeState) -> Router {
         .route("/readyz", get(routes::readyz))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(axum::middleware::from_fn(body_limit::limit))
-        .layer(axum::middleware::from_fn(access_log::log))
+        .layer(layer_fn(body_limit::BodyLimit::new))
+        .layer(layer_fn(access_log::AccessLog::new))
         .with_state(state)
 }
 
@@ -146,6 +148,7 @@ pub(crate) async fn run(config: &Config) -> Result<(), Failure> {
         listener,
         max_connections: config.edge.max_connections,
         tls,
+        timeouts: connections::TIMEOUTS,
     };
     connections::serve(listening, router(state), signal.received()).await;
     upkeep.abort();

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -34,11 +34,12 @@ pub(super) fn valid_directory_id(raw: &str) -> Result<DirectoryId, ApiError> {
 }
 
 /// `GET /v1/directories/{id}`: the cached document, `X-Cache`, `ETag`, and 304 to a matching
-/// `If-None-Match`.
+/// `If-None-Match`. The request is taken whole for its headers: the `HeaderMap` extractor
+/// would copy them.
 pub(crate) async fn get_directory(
     State(state): State<ServeState>,
     path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
     let id = match directory_id(path) {
         Ok(id) => id,
@@ -48,7 +49,7 @@ pub(crate) async fn get_directory(
         Ok(lookup) => copy_response(
             &lookup.directory,
             lookup.outcome,
-            &headers,
+            request.headers(),
             Answer::Document,
         ),
         Err(e) => ApiError::from_cache(&e).into_response(),
