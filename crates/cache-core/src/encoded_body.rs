@@ -69,7 +69,13 @@ impl ContentCoding {
     /// `body` in this coding, or `None` when it is shorter than [`MIN_COMPRESSED_LEN`] and
     /// should be sent as it is.
     pub fn encode(self, body: &[u8]) -> Option<Bytes> {
-        (body.len() >= MIN_COMPRESSED_LEN).then(|| Bytes::from(self.compress(body)))
+        (body.len() >= MIN_COMPRESSED_LEN).then(|| {
+            let mut compressed = self.compress(body);
+            // The encoders write into room made for the worst case (zstd: more than the body
+            // itself); a form kept for the copy's life must not keep that room too.
+            compressed.shrink_to_fit();
+            Bytes::from(compressed)
+        })
     }
 
     fn compress(self, body: &[u8]) -> Vec<u8> {
