@@ -9,14 +9,13 @@
 
 use std::time::SystemTime;
 
-use cache_core::{CachedDirectory, ContentCoding, DirectoryId, InvalidationDirective, Limits, Ttl};
+use cache_core::{
+    CachedDirectory, ContentCoding, DEFAULT_EAGER_ENCODINGS, DirectoryId, InvalidationDirective,
+    Limits, Ttl,
+};
 use criterion::Criterion;
 use dircache_benches::{DIRECTORY, ENTRIES, Upstream, runtime};
 use genesys_client::{DirectorySnapshot, FetchOptions, FetchOutcome};
-
-/// The eager encodings by default (of `DirectoryCache::builder()` and of
-/// `DIRCACHE_EAGER_ENCODINGS`).
-const EAGER: [ContentCoding; 2] = cache_core::DEFAULT_EAGER_ENCODINGS;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let upstream = Upstream::start()?;
@@ -31,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let id = upstream.directory_id();
     let ttl = Ttl::from_secs(300)?;
-    let eager = fill(id, ttl, &snapshot, &EAGER)?;
+    let eager = fill(id, ttl, &snapshot, &DEFAULT_EAGER_ENCODINGS)?;
     assert_eq!(eager.entry_count(), ENTRIES);
     println!(
         "fill: {ENTRIES} entries, a {}-byte body; eager forms: zstd {} bytes, gzip {} bytes",
@@ -49,7 +48,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Each iteration takes milliseconds with compression: fewer samples fit the time.
     group.sample_size(30);
     group.bench_function("eager", |b| {
-        b.iter(|| fill(id, ttl, std::hint::black_box(&snapshot), &EAGER).expect("a copy"));
+        b.iter(|| {
+            fill(
+                id,
+                ttl,
+                std::hint::black_box(&snapshot),
+                &DEFAULT_EAGER_ENCODINGS,
+            )
+            .expect("a copy")
+        });
     });
     group.bench_function("none", |b| {
         b.iter(|| fill(id, ttl, std::hint::black_box(&snapshot), &[]).expect("a copy"));

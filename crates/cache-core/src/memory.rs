@@ -689,6 +689,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn forms_made_after_the_put_leave_the_byte_count_as_it_was() {
+        let (backend, _snapshotter, _sink) = observed(MemoryBackend::builder());
+        let directory = sample_directory("forms", 40, now_millis());
+        let weight = directory.size_bytes();
+        backend.put(Arc::clone(&directory)).await.unwrap();
+        backend.run_pending_tasks();
+        assert_eq!(backend.cached_bytes(), weight as u64);
+        // Eager forms made on their thread, and one made when a client first asks for it.
+        directory.prepare_encodings(&crate::DEFAULT_EAGER_ENCODINGS);
+        assert!(directory.encoded(crate::ContentCoding::Brotli).is_some());
+        assert_eq!(
+            directory.size_bytes(),
+            weight,
+            "a copy weighs the same all its life"
+        );
+        assert!(backend.remove(directory.directory_id()).await.unwrap());
+        backend.run_pending_tasks();
+        assert_eq!(
+            backend.cached_bytes(),
+            0,
+            "what was added is what is taken off"
+        );
+    }
+
+    #[tokio::test]
     async fn dropping_the_backend_takes_its_copies_off_the_gauges() {
         let (backend, snapshotter, _sink) = observed(MemoryBackend::builder());
         backend
