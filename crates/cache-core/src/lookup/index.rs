@@ -353,16 +353,16 @@ const PREFIX_LEN: usize = 16;
 
 /// `keys` sorted by their bytes in `source`; equal keys keep the directory's order.
 ///
-/// Keys are first sorted by their first [`PREFIX_LEN`] bytes as one integer, then by entity:
-/// most comparisons are one integer compare, not two slices of `source` and a `memcmp`. Only
-/// a run of keys alike in those bytes that may still differ (longer keys, or keys of other
-/// lengths, which differ in zero bytes) is sorted again by all its bytes.
+/// Keys are first sorted by their first [`PREFIX_LEN`] bytes as one integer, stably (the keys
+/// come in entity order): most comparisons are one integer compare, not two slices of `source`
+/// and a `memcmp`. Only a run of keys alike in those bytes that may still differ (longer keys,
+/// or keys of other lengths, which differ in zero bytes) is sorted again by all its bytes.
 fn sorted(keys: Vec<Key>, source: &[u8]) -> Box<[Key]> {
     let mut keyed: Vec<(u128, Key)> = keys
         .into_iter()
         .map(|key| (prefix(key.of(source)), key))
         .collect();
-    keyed.sort_unstable_by_key(|(prefix, key)| (*prefix, key.entity));
+    keyed.sort_by_key(|(prefix, _)| *prefix);
     for run in keyed.chunk_by_mut(|(a, _), (b, _)| a == b) {
         let len = run[0].1.len;
         let alike = run.iter().all(|(_, key)| key.len == len) && len as usize <= PREFIX_LEN;
