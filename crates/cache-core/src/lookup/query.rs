@@ -34,12 +34,12 @@ impl Query {
 
     /// The query asked by `key` (one of [`Query::KEYS`]) for `value`; an unknown key or an
     /// empty value is refused.
-    pub fn parse(key: &str, value: &str) -> Result<Self, Error> {
+    pub fn parse(key: &str, value: impl Into<String>) -> Result<Self, Error> {
         let invalid = |reason: String| Error::InvalidQuery { reason };
+        let value = value.into();
         if value.trim().is_empty() {
             return Err(invalid(format!("`{key}` is empty")));
         }
-        let value = value.to_owned();
         Ok(match key {
             "phone" => Self::Phone(value),
             "email" => Self::Email(value),
@@ -121,18 +121,17 @@ impl Matches {
     pub fn to_json(&self, directory: &CachedDirectory, query: &Query) -> Vec<u8> {
         let size: usize = self.entries.iter().map(|e| e.len() + 1).sum();
         let mut out = Vec::with_capacity(size + 192);
-        let string = |out: &mut Vec<u8>, text: &str| {
-            // Writing a string into memory cannot fail.
-            serde_json::to_writer(&mut *out, text).unwrap_or_default();
-        };
-        out.extend_from_slice(br#"{"directory_id":"#);
-        string(&mut out, directory.directory_id().as_str());
-        out.extend_from_slice(br#","fingerprint":"#);
-        string(&mut out, directory.fingerprint().as_str());
-        out.extend_from_slice(br#","query":{"#);
-        string(&mut out, query.key());
-        out.push(b':');
-        string(&mut out, query.value());
+        // A directory id and a fingerprint are ASCII with nothing JSON escapes (SPEC §3;
+        // `xxh3:` and hex digits): written as they are. Only the asked value is escaped.
+        out.extend_from_slice(br#"{"directory_id":""#);
+        out.extend_from_slice(directory.directory_id().as_str().as_bytes());
+        out.extend_from_slice(br#"","fingerprint":""#);
+        out.extend_from_slice(directory.fingerprint().as_str().as_bytes());
+        out.extend_from_slice(br#"","query":{""#);
+        out.extend_from_slice(query.key().as_bytes());
+        out.extend_from_slice(br#"":"#);
+        // Writing a string into memory cannot fail.
+        serde_json::to_writer(&mut out, query.value()).unwrap_or_default();
         out.extend_from_slice(br#"},"matches":["#);
         for (i, entry) in self.entries.iter().enumerate() {
             if i > 0 {

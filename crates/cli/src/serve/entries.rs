@@ -1,10 +1,13 @@
 //! The lookup handlers (SPEC §8): one entry by id, and the entries matching a phone, an
 //! e-mail, a name or any of them, answered from the cached copy's index.
 
+use std::borrow::Cow;
+
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use cache_core::{DEFAULT_LIMIT, Query, Route, parse_limit};
+use percent_encoding::percent_decode_str;
 
 use super::ServeState;
 use super::error::ApiError;
@@ -78,7 +81,7 @@ fn lookup_of(raw: &str) -> Result<(Query, usize), cache_core::Error> {
     let invalid = |reason: String| cache_core::Error::InvalidQuery { reason };
     let mut query: Option<Query> = None;
     let mut limit = None;
-    for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+    for (key, value) in form_pairs(raw) {
         if key == "limit" {
             if limit.replace(parse_limit(&value)?).is_some() {
                 return Err(invalid("`limit` is given twice".to_owned()));
@@ -91,7 +94,7 @@ fn lookup_of(raw: &str) -> Result<(Query, usize), cache_core::Error> {
                 asked.key()
             )));
         } else {
-            query = Some(Query::parse(&key, &value)?);
+            query = Some(Query::parse(&key, value)?);
         }
     }
     let query = query.ok_or_else(|| {
@@ -100,6 +103,38 @@ fn lookup_of(raw: &str) -> Result<(Query, usize), cache_core::Error> {
         )
     })?;
     Ok((query, limit.unwrap_or(DEFAULT_LIMIT)))
+}
+
+/// The pairs of a query string, form-decoded as `application/x-www-form-urlencoded` reads them
+/// (`+` is a space, `%XX` a byte, bad UTF-8 replaced); empty pairs are skipped.
+///
+/// Not `form_urlencoded::parse`: a lookup is a hit's work plus this, and that parser took a
+/// quarter of what a lookup adds to a hit (1,300 instructions for `phone=%2B13175550100`,
+/// callgrind); this one copies nothing that needs no decoding and decodes in one allocation.
+fn form_pairs(raw: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    raw.split('&').filter(|pair| !pair.is_empty()).map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decoded(key), form_decoded(value))
+    })
+}
+
+/// One key or value of a query string, form-decoded.
+fn form_decoded(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['+', '%']) {
+        return Cow::Borrowed(raw);
+    }
+    let mut bytes = Vec::with_capacity(raw.len());
+    // `+` is a space before `%XX` is decoded, so that `%2B` stays a `+`.
+    for (i, part) in raw.split('+').enumerate() {
+        if i > 0 {
+            bytes.push(b' ');
+        }
+        bytes.extend(percent_decode_str(part));
+    }
+    Cow::Owned(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 #[cfg(test)]
@@ -111,6 +146,35 @@ mod tests {
             Err(cache_core::Error::InvalidQuery { reason }) => reason,
             other => panic!("{raw}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn query_strings_are_form_decoded() {
+        let pairs = |raw| {
+            form_pairs(raw)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect::<Vec<_>>()
+        };
+        // What `form_urlencoded`, the reference, reads from the same strings.
+        for raw in [
+            "phone=%2B1%20317-555-0100",
+            "name=Jos%C3%A9+N%C3%BA%C3%B1ez&limit=5",
+            "q=a+%2B+b&&limit=",
+            "email",
+            "=x&name=%ZZ%4",
+            "name=%FF%C3",
+            "name=plain&q=a%26b%3Dc",
+            "",
+        ] {
+            let reference: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(pairs(raw), reference, "{raw:?}");
+        }
+        assert!(matches!(
+            form_pairs("phone=13175550100").next(),
+            Some((Cow::Borrowed("phone"), Cow::Borrowed("13175550100")))
+        ));
     }
 
     #[test]
