@@ -486,8 +486,8 @@ mod tests {
         ];
         let mut text = Vec::new();
         let mut keys = Vec::new();
-        // Entities numbered backwards, so that the directory's order is not the keys' order.
-        for (entity, word) in (0..words.len() as u32).rev().zip(&words) {
+        // Keys come in entity order (as `Builder` pushes them), not in the keys' order.
+        for (entity, word) in (0..words.len() as u32).zip(&words) {
             let at = text.len();
             text.extend_from_slice(word.as_bytes());
             keys.push(key(at, text.len(), entity).unwrap());
