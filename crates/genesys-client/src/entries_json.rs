@@ -2,9 +2,10 @@
 //! holds every entity parsed at once.
 //!
 //! A parsed entity (a `serde_json` map of its fields) takes several times its JSON size, in many
-//! small allocations. Each entity of a page is parsed alone, written canonically and dropped
-//! ([`PageEntities`]), and the pages' JSON is joined as it comes ([`EntriesJson`]): at 100,000
-//! entities what a fill holds is their canonical JSON, one page and one entity, not 100,000 maps.
+//! small allocations. Each entity of a page is instead transcoded straight from the page's JSON
+//! to its canonical JSON ([`PageEntities`], with [`Transcoder`]), and the pages' JSON is joined
+//! as it comes ([`EntriesJson`]): at 100,000 entities what a fill holds is their canonical JSON,
+//! one page and the transcoder's buffers for one entity, never an entity parsed into a tree.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -12,15 +13,17 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::Entry;
-use crate::fingerprint::write_canonical;
+use crate::transcode::Transcoder;
 
 /// The entities of one page: their canonical JSON, comma-separated (no brackets), and their ids.
 #[derive(Debug, Default)]
 pub(crate) struct PageEntities {
     json: Vec<u8>,
     count: usize,
-    ids: Vec<Box<str>>,
+    /// The entities' string ids, one after another (one string rather than one an entity).
+    ids: String,
+    /// Where each id in `ids` ends.
+    id_ends: Vec<usize>,
 }
 
 impl PageEntities {
@@ -28,10 +31,20 @@ impl PageEntities {
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }
+
+    /// The ids of the entities that have a string one, in order.
+    fn ids(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.id_ends.iter().map(move |&end| {
+            let id = &self.ids[start..end];
+            start = end;
+            id
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for PageEntities {
-    /// An `entities` array of JSON objects, each parsed, written and dropped in turn.
+    /// An `entities` array of JSON objects, each transcoded in turn.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_seq(PageVisitor)
     }
@@ -52,15 +65,25 @@ impl<'de> Visitor<'de> for PageVisitor {
         let mut page = PageEntities {
             json: Vec::with_capacity(hint * 512),
             count: 0,
-            ids: Vec::with_capacity(hint),
+            ids: String::new(),
+            id_ends: Vec::with_capacity(hint),
         };
-        while let Some(entry) = seq.next_element::<Entry>()? {
+        let mut transcoder = Transcoder::default();
+        loop {
+            let before = page.json.len();
             if page.count > 0 {
                 page.json.push(b',');
             }
-            write_canonical(&mut page.json, &entry);
-            if let Some(id) = entry.id() {
-                page.ids.push(id.into());
+            if seq
+                .next_element_seed(transcoder.entity(&mut page.json))?
+                .is_none()
+            {
+                page.json.truncate(before);
+                break;
+            }
+            if let Some(id) = transcoder.last_id() {
+                page.ids.push_str(id);
+                page.id_ends.push(page.ids.len());
             }
             page.count += 1;
         }
@@ -99,8 +122,7 @@ impl EntriesJson {
     /// given back, as a sign that pages of two versions of the listing were mixed.
     pub(crate) fn append(&mut self, page: PageEntities) -> Result<(), String> {
         if let Some(repeated) = page
-            .ids
-            .iter()
+            .ids()
             .find(|id| !self.ids.insert(xxh3_128(id.as_bytes())))
         {
             return Err(repeated.to_string());
@@ -128,7 +150,7 @@ impl EntriesJson {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical_json;
+    use crate::{Entry, canonical_json};
     use serde_json::json;
 
     fn page(entities: serde_json::Value) -> PageEntities {
@@ -151,6 +173,21 @@ mod tests {
         let mut none = EntriesJson::new();
         none.reserve(4);
         assert_eq!(none.finish(), b"[]");
+    }
+
+    #[test]
+    fn a_page_read_from_its_text_is_the_canonical_json_and_ids_of_its_entries() {
+        let entities = genesys_mock::generate_entries(300, 3);
+        let text = serde_json::to_vec(&entities).unwrap();
+        let mut all = EntriesJson::new();
+        all.append(serde_json::from_slice(&text).unwrap()).unwrap();
+        let entries: Vec<Entry> = serde_json::from_slice(&text).unwrap();
+        assert_eq!(all.finish(), canonical_json(&entries));
+
+        let page: PageEntities =
+            serde_json::from_str(r#"[{"id": "a"}, {"id": 1}, {}, {"id": "b\u00e9", "id": "c"}]"#)
+                .unwrap();
+        assert_eq!(page.ids().collect::<Vec<_>>(), ["a", "c"]);
     }
 
     #[test]

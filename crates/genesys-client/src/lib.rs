@@ -25,6 +25,7 @@ mod region;
 mod response;
 mod retry;
 mod source;
+mod transcode;
 mod url_safety;
 
 pub use backoff::Backoff;
