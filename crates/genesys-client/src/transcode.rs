@@ -4,16 +4,16 @@
 //! [`Entry`](crate::Entry), byte for byte (fingerprints of both are compared across versions):
 //! object keys sorted bytewise at every depth, a key given twice keeping its last value (as
 //! `Map::insert` leaves it), arrays in order, `null`s kept, and every string and number written
-//! by serde_json's own writer from the value its own parser read.
+//! as serde_json writes the value its own parser read.
 //!
 //! Building that tree for each entity of a page only to write it out again took most of a cold
 //! fetch's CPU: a `BTreeMap` insert and a `String` for every field, then freeing them all. Here
-//! each scalar is written as it is read, and an object's members wait in a buffer for that depth
-//! until the object ends and they can be sorted; the buffers are kept from one entity to the next,
-//! so a page costs no allocation per entity once they have grown.
+//! each member is written as it is read, and an object whose keys did not come in order is
+//! rewritten sorted when it ends (upstream's usually do, so that is one copy of it at most). The
+//! keys and buffers are kept from one entity to the next, so a page costs no allocation per entity
+//! once they have grown.
 
 use std::fmt;
-use std::mem;
 use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -28,10 +28,13 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 /// The buffers that entities are transcoded with, one entity after another.
 #[derive(Debug, Default)]
 pub(crate) struct Transcoder {
-    /// The members of the object being read at each depth of objects.
-    levels: Vec<Members>,
-    /// Where the members of every object being read are in its level, innermost object last.
+    /// The keys of the objects being read, as read (unescaped, which is what keys sort by),
+    /// innermost object last.
+    keys: String,
+    /// The members of the objects being read, innermost object last.
     members: Vec<Member>,
+    /// An object whose keys came out of order, while it is rewritten sorted.
+    unsorted: Vec<u8>,
     /// The last entity's `id`, when it was a string.
     id: String,
     /// Whether the last entity's `id` was a string (a later `id` member wins).
@@ -45,7 +48,6 @@ impl Transcoder {
         Canonical {
             transcoder: self,
             out,
-            level: 0,
             role: Role::Entity,
         }
     }
@@ -56,19 +58,13 @@ impl Transcoder {
     }
 }
 
-/// The members of one object so far: each key as read (unescaped, which is what keys sort by),
-/// and each value already canonical.
-#[derive(Debug, Default)]
-struct Members {
-    keys: String,
-    values: Vec<u8>,
-}
-
-/// One member of an object: where its key and value are in the object's [`Members`].
+/// One member of an object being read.
 #[derive(Debug)]
 struct Member {
+    /// Its key in [`Transcoder::keys`].
     key: Range<usize>,
-    value: Range<usize>,
+    /// Its canonical `"key":value` in the output, from the object's start.
+    written: Range<usize>,
 }
 
 /// What the value being read is to the entity around it.
@@ -87,8 +83,6 @@ enum Role {
 pub(crate) struct Canonical<'a> {
     transcoder: &'a mut Transcoder,
     out: &'a mut Vec<u8>,
-    /// The index in [`Transcoder::levels`] that an object read here uses.
-    level: usize,
     role: Role,
 }
 
@@ -162,17 +156,14 @@ impl<'de> Visitor<'de> for Canonical<'_> {
             transcoder.id.push_str(v);
             transcoder.id_is_string = true;
         }
-        write_json(self.out, v);
+        write_string(self.out, v);
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut items: A) -> Result<(), A::Error> {
         self.not_a_string();
         let Canonical {
-            transcoder,
-            out,
-            level,
-            ..
+            transcoder, out, ..
         } = self;
         out.push(b'[');
         let mut first = true;
@@ -184,7 +175,6 @@ impl<'de> Visitor<'de> for Canonical<'_> {
             let item = Canonical {
                 transcoder: &mut *transcoder,
                 out: &mut *out,
-                level,
                 role: Role::Value,
             };
             if items.next_element_seed(item)?.is_none() {
@@ -202,56 +192,69 @@ impl<'de> Visitor<'de> for Canonical<'_> {
         let Canonical {
             transcoder,
             out,
-            level,
             role,
         } = self;
-        if transcoder.levels.len() <= level {
-            transcoder.levels.resize_with(level + 1, Members::default);
-        }
-        // Taken out while the members are read, so that their values (objects among them, one
-        // level down) can borrow the transcoder; given back, grown, for the next object.
-        let mut members = mem::take(&mut transcoder.levels[level]);
-        members.keys.clear();
-        members.values.clear();
+        let start = out.len();
+        let keys_start = transcoder.keys.len();
         let first = transcoder.members.len();
+        let mut sorted = true;
+        out.push(b'{');
         loop {
-            let key_start = members.keys.len();
-            if map.next_key_seed(Key(&mut members.keys))?.is_none() {
+            let key_start = transcoder.keys.len();
+            if map.next_key_seed(Key(&mut transcoder.keys))?.is_none() {
                 break;
             }
-            let key = key_start..members.keys.len();
-            if role != Role::Entity
-                && transcoder.members.len() == first
-                && &members.keys[key.clone()] == RAW_VALUE_TOKEN
-            {
-                transcoder.levels[level] = members;
-                return raw_value(map, transcoder, out, level, role);
+            let key = key_start..transcoder.keys.len();
+            let key_text = &transcoder.keys[key.clone()];
+            let previous = transcoder.members[first..].last();
+            if role != Role::Entity && previous.is_none() && key_text == RAW_VALUE_TOKEN {
+                out.truncate(start);
+                transcoder.keys.truncate(keys_start);
+                return raw_value(map, transcoder, out, role);
             }
-            let value_role = if role == Role::Entity && &members.keys[key.clone()] == "id" {
+            sorted &=
+                previous.is_none_or(|previous| &transcoder.keys[previous.key.clone()] < key_text);
+            let value_role = if role == Role::Entity && key_text == "id" {
                 Role::Id
             } else {
                 Role::Value
             };
-            let start = members.values.len();
+            if previous.is_some() {
+                out.push(b',');
+            }
+            let written = out.len() - start;
+            write_string(out, key_text);
+            out.push(b':');
             map.next_value_seed(Canonical {
                 transcoder: &mut *transcoder,
-                out: &mut members.values,
-                level: level + 1,
+                out: &mut *out,
                 role: value_role,
             })?;
             transcoder.members.push(Member {
                 key,
-                value: start..members.values.len(),
+                written: written..out.len() - start,
             });
         }
-        write_object(out, &members, &mut transcoder.members[first..]);
+        out.push(b'}');
+        if !sorted {
+            let Transcoder {
+                keys,
+                members,
+                unsorted,
+                ..
+            } = transcoder;
+            unsorted.clear();
+            unsorted.extend_from_slice(&out[start..]);
+            out.truncate(start);
+            write_sorted(out, keys, unsorted, &mut members[first..]);
+        }
         transcoder.members.truncate(first);
-        transcoder.levels[level] = members;
+        transcoder.keys.truncate(keys_start);
         Ok(())
     }
 }
 
-/// Reads an object key, appending it to the object's keys.
+/// Reads an object key, appending it to the keys being read.
 struct Key<'a>(&'a mut String);
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -282,7 +285,6 @@ fn raw_value<'de, A: MapAccess<'de>>(
     mut map: A,
     transcoder: &mut Transcoder,
     out: &mut Vec<u8>,
-    level: usize,
     role: Role,
 ) -> Result<(), A::Error> {
     let text: String = map.next_value()?;
@@ -290,7 +292,6 @@ fn raw_value<'de, A: MapAccess<'de>>(
     let value = Canonical {
         transcoder,
         out,
-        level,
         role,
     };
     value
@@ -299,29 +300,45 @@ fn raw_value<'de, A: MapAccess<'de>>(
         .map_err(de::Error::custom)
 }
 
-/// Appends an object of `members` sorted by key, the last of equal keys standing for them all.
-fn write_object(out: &mut Vec<u8>, members: &Members, read: &mut [Member]) {
-    let key = |member: &Member| &members.keys[member.key.clone()];
-    // Upstream mostly sends keys in order already.
-    if !read.is_sorted_by(|a, b| key(a) < key(b)) {
-        // Ties keep the order they were read in, so the last of equal keys is the one written.
-        read.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.key.start.cmp(&b.key.start)));
-    }
+/// Appends the object written in `unsorted` (its `members` read in that order) with its members
+/// sorted by key, the last of equal keys standing for them all.
+fn write_sorted(out: &mut Vec<u8>, keys: &str, unsorted: &[u8], members: &mut [Member]) {
+    let key = |member: &Member| &keys[member.key.clone()];
+    // Ties keep the order they were read in, so the last of equal keys is the one written.
+    members.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.key.start.cmp(&b.key.start)));
     out.push(b'{');
     let mut first = true;
-    for (i, member) in read.iter().enumerate() {
-        if read.get(i + 1).is_some_and(|next| key(next) == key(member)) {
+    for (i, member) in members.iter().enumerate() {
+        if members
+            .get(i + 1)
+            .is_some_and(|next| key(next) == key(member))
+        {
             continue;
         }
         if !first {
             out.push(b',');
         }
         first = false;
-        write_json(out, key(member));
-        out.push(b':');
-        out.extend_from_slice(&members.values[member.value.clone()]);
+        out.extend_from_slice(&unsorted[member.written.clone()]);
     }
     out.push(b'}');
+}
+
+/// Appends `text` as a JSON string, as serde_json writes it.
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    // serde_json escapes these bytes and no others (a test holds it to that): a string without
+    // them, as most are, is written as it is, without going through its escaping writer.
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        write_json(out, text);
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +412,17 @@ mod tests {
         }
         let (json, _) = transcoded(&mut transcoder, r#"{"a": "\u00e9\t\ud83d\ude00"}"#).unwrap();
         assert_eq!(json, "{\"a\":\"é\\t😀\"}");
+    }
+
+    #[test]
+    fn a_string_is_written_plain_only_where_serde_json_writes_it_plain() {
+        let ascii = (0..=0x7f_u8).map(char::from);
+        for c in ascii.chain(['é', '😀', '\u{2028}', '\u{feff}']) {
+            let text = format!("a{c}b");
+            let mut out = Vec::new();
+            write_string(&mut out, &text);
+            assert_eq!(out, serde_json::to_vec(&text).unwrap(), "{c:?}");
+        }
     }
 
     #[test]
