@@ -1,6 +1,8 @@
 //! How keys and queries are folded so that they compare: names case- and accent-free in
 //! words, e-mails case-free, phones reduced to their digits.
 
+use std::sync::OnceLock;
+
 use caseless::Caseless;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -55,6 +57,16 @@ fn fold_char(c: char, buffer: &mut [u8; 16]) -> &[u8] {
         buffer[0] = c.to_ascii_lowercase() as u8;
         return &buffer[..1];
     }
+    if let Some(folded) = two_byte_folds().get(c as usize - 0x80)
+        && let Some(folded) = folded.as_bytes()
+    {
+        return folded;
+    }
+    fold_by_the_tables(c, buffer)
+}
+
+/// [`fold_char`] as the Unicode crates compute it, character by character.
+fn fold_by_the_tables(c: char, buffer: &mut [u8; 16]) -> &[u8] {
     let mut len = 0;
     for folded in std::iter::once(c)
         .default_case_fold()
@@ -67,6 +79,47 @@ fn fold_char(c: char, buffer: &mut [u8; 16]) -> &[u8] {
         }
     }
     &buffer[..len]
+}
+
+/// The fold of one character, kept for later.
+#[derive(Clone, Copy)]
+struct Folded {
+    /// How many bytes of `bytes`; [`Folded::TOO_LONG`] for a fold that does not fit.
+    len: u8,
+    bytes: [u8; 7],
+}
+
+impl Folded {
+    const TOO_LONG: u8 = u8::MAX;
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        (self.len != Self::TOO_LONG).then(|| &self.bytes[..usize::from(self.len)])
+    }
+}
+
+/// The folds of U+0080..U+07FF (the two-byte characters: accented Latin, Greek, Cyrillic,
+/// Hebrew, Arabic…), computed once from the Unicode crates: the names of a directory repeat
+/// the same few accented letters, and a copy of 100,000 entries folds them all.
+fn two_byte_folds() -> &'static [Folded] {
+    static FOLDS: OnceLock<Box<[Folded]>> = OnceLock::new();
+    FOLDS.get_or_init(|| {
+        (0x80..0x800u32)
+            .filter_map(char::from_u32)
+            .map(|c| {
+                let mut buffer = [0u8; 16];
+                let folded = fold_by_the_tables(c, &mut buffer);
+                let mut kept = Folded {
+                    len: Folded::TOO_LONG,
+                    bytes: [0; 7],
+                };
+                if let Some(room) = kept.bytes.get_mut(..folded.len()) {
+                    room.copy_from_slice(folded);
+                    kept.len = folded.len() as u8;
+                }
+                kept
+            })
+            .collect()
+    })
 }
 
 /// Appends `email` case-folded and trimmed to `out` (accents kept: they are part of an
@@ -164,6 +217,18 @@ mod tests {
         // A decomposed accent folds as the composed one does.
         assert_eq!(name(&["Jose\u{301}"]).0, "jose");
         assert_eq!(name(&["- '"]), (String::new(), vec![]));
+    }
+
+    #[test]
+    fn the_kept_folds_are_the_tables_folds() {
+        for c in (0x80..0x800u32).filter_map(char::from_u32) {
+            let (mut kept, mut computed) = ([0u8; 16], [0u8; 16]);
+            assert_eq!(
+                fold_char(c, &mut kept),
+                fold_by_the_tables(c, &mut computed),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub(crate) struct Span {
     pub(crate) len: u32,
 }
 
-/// One key: folded bytes in the index's text, and the entity it leads to.
+/// One key: bytes in the index's text (or, for ids, in the entries JSON), and the entity it
+/// leads to.
 #[derive(Clone, Copy, Debug)]
 struct Key {
     at: u32,
@@ -24,16 +25,27 @@ struct Key {
     entity: u32,
 }
 
+impl Key {
+    /// Its bytes in `source`.
+    fn of(self, source: &[u8]) -> &[u8] {
+        &source[self.at as usize..(self.at + self.len) as usize]
+    }
+}
+
 /// The lookup index of a cached copy (SPEC §8): built once from the copy's entries JSON,
 /// shared by every lookup on that copy, dropped with it.
 ///
 /// It holds no strings of its own but one buffer of folded keys: entities are found as byte
-/// ranges of the stored JSON, so an answer is sliced from it, never re-serialised.
+/// ranges of the stored JSON, so an answer is sliced from it, never re-serialised. Ids need no
+/// folding, so their keys point into the stored JSON itself rather than into a copy.
 pub struct LookupIndex {
     spans: Box<[Span]>,
     /// Every folded key, one after another.
     text: Box<[u8]>,
+    /// Ids, as they are in the entries JSON.
     ids: Box<[Key]>,
+    /// The few ids the JSON writes with escapes, unescaped into the text.
+    escaped_ids: Box<[Key]>,
     emails: Box<[Key]>,
     /// Phone numbers, sorted, so that those ending with some digits are one range.
     phones: Box<[PhoneKey]>,
@@ -64,12 +76,12 @@ impl LookupIndex {
                 at: offset(at)?,
                 len: offset(len)?,
             });
-            builder.add(&keys, entity)?;
+            builder.add(json, &keys, entity)?;
             entity += 1;
             Ok(())
         })?;
         crate::metrics::lookup_index_built();
-        Ok(builder.finish())
+        Ok(builder.finish(entries_json))
     }
 
     /// How many entities it indexes.
@@ -90,7 +102,11 @@ impl LookupIndex {
             + std::mem::size_of_val(&*self.phones)
             + std::mem::size_of_val(&*self.phone_entities)
             + std::mem::size_of::<Key>()
-                * (self.ids.len() + self.emails.len() + self.names.len() + self.words.len())
+                * (self.ids.len()
+                    + self.escaped_ids.len()
+                    + self.emails.len()
+                    + self.names.len()
+                    + self.words.len())
     }
 
     /// Where entity `entity` is in the entries JSON.
@@ -98,9 +114,13 @@ impl LookupIndex {
         self.spans[entity as usize]
     }
 
-    /// The entity whose `id` is `id`.
-    pub(crate) fn entity(&self, id: &str) -> Option<u32> {
-        self.matching(&self.ids, id.as_bytes(), Match::Exact).next()
+    /// The entity whose `id` is `id`, in the copy whose entries JSON is `entries_json` (the
+    /// bytes the index was built from).
+    pub(crate) fn entity(&self, entries_json: &[u8], id: &str) -> Option<u32> {
+        let id = id.as_bytes();
+        matching(&self.ids, entries_json, id, Match::Exact)
+            .next()
+            .or_else(|| matching(&self.escaped_ids, &self.text, id, Match::Exact).next())
     }
 
     /// Every entity `query` matches, best first, each once.
@@ -128,15 +148,15 @@ impl LookupIndex {
         if probe.is_empty() {
             return;
         }
-        found.extend(self.matching(&self.names, probe, Match::Prefix));
-        found.extend(self.matching(&self.words, probe, Match::Prefix));
+        found.extend(matching(&self.names, &self.text, probe, Match::Prefix));
+        found.extend(matching(&self.words, &self.text, probe, Match::Prefix));
     }
 
     fn find_email(&self, email: &str, probe: &mut Vec<u8>, found: &mut Vec<u32>) {
         probe.clear();
         fold::fold_email(email, probe);
         if !probe.is_empty() {
-            found.extend(self.matching(&self.emails, probe, Match::Exact));
+            found.extend(matching(&self.emails, &self.text, probe, Match::Exact));
         }
     }
 
@@ -152,27 +172,6 @@ impl LookupIndex {
         let first = self.phones.partition_point(|key| *key < low);
         let last = first + self.phones[first..].partition_point(|key| *key <= high);
         found.extend_from_slice(&self.phone_entities[first..last]);
-    }
-
-    /// The entities of the `keys` equal to `probe`, or starting with it, in key order.
-    fn matching<'a>(
-        &'a self,
-        keys: &'a [Key],
-        probe: &'a [u8],
-        how: Match,
-    ) -> impl Iterator<Item = u32> + 'a {
-        let first = keys.partition_point(|key| self.key(key) < probe);
-        keys[first..]
-            .iter()
-            .take_while(move |key| match how {
-                Match::Exact => self.key(key) == probe,
-                Match::Prefix => self.key(key).starts_with(probe),
-            })
-            .map(|key| key.entity)
-    }
-
-    fn key(&self, key: &Key) -> &[u8] {
-        &self.text[key.at as usize..(key.at + key.len) as usize]
     }
 
     /// `found` with each entity only where it first appears.
@@ -219,11 +218,30 @@ enum Match {
     Prefix,
 }
 
+/// The entities of the `keys` (sorted, pointing into `source`) equal to `probe`, or starting
+/// with it, in key order.
+fn matching<'a>(
+    keys: &'a [Key],
+    source: &'a [u8],
+    probe: &'a [u8],
+    how: Match,
+) -> impl Iterator<Item = u32> + 'a {
+    let first = keys.partition_point(|key| key.of(source) < probe);
+    keys[first..]
+        .iter()
+        .take_while(move |key| match how {
+            Match::Exact => key.of(source) == probe,
+            Match::Prefix => key.of(source).starts_with(probe),
+        })
+        .map(|key| key.entity)
+}
+
 /// The index as it is filled, entity by entity.
 struct Builder {
     spans: Vec<Span>,
     text: Vec<u8>,
     ids: Vec<Key>,
+    escaped_ids: Vec<Key>,
     emails: Vec<Key>,
     phones: Vec<(PhoneKey, u32)>,
     names: Vec<Key>,
@@ -236,8 +254,9 @@ impl Builder {
     fn with_capacity(entities: usize) -> Self {
         Self {
             spans: Vec::with_capacity(entities),
-            text: Vec::with_capacity(entities * 64),
+            text: Vec::with_capacity(entities * 48),
             ids: Vec::with_capacity(entities),
+            escaped_ids: Vec::new(),
             emails: Vec::new(),
             phones: Vec::new(),
             names: Vec::with_capacity(entities),
@@ -246,11 +265,18 @@ impl Builder {
         }
     }
 
-    fn add(&mut self, keys: &EntityKeys<'_>, entity: u32) -> Result<(), String> {
+    /// Adds the keys of `entity`, read from `json` (the entries JSON being indexed).
+    fn add(&mut self, json: &str, keys: &EntityKeys<'_>, entity: u32) -> Result<(), String> {
         if let Some(id) = &keys.id {
-            let at = self.text.len();
-            self.text.extend_from_slice(id.as_bytes());
-            self.ids.push(key(at, self.text.len(), entity)?);
+            match range_in(json, id) {
+                // An id read as it is written is a range of the JSON, which the copy keeps.
+                Some((at, end)) => self.ids.push(key(at, end, entity)?),
+                None => {
+                    let at = self.text.len();
+                    self.text.extend_from_slice(id.as_bytes());
+                    self.escaped_ids.push(key(at, self.text.len(), entity)?);
+                }
+            }
         }
         for email in &keys.emails {
             let at = self.text.len();
@@ -292,7 +318,7 @@ impl Builder {
             .iter()
             .rev()
             .take_while(|key| key.entity == entity)
-            .any(|key| &self.text[key.at as usize..(key.at + key.len) as usize] == written);
+            .any(|key| key.of(&self.text) == written);
         if written.is_empty() || repeated {
             self.text.truncate(at);
             return Ok(());
@@ -301,25 +327,9 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self) -> LookupIndex {
+    /// The index, its keys sorted; `entries_json` is what the ids point into.
+    fn finish(self, entries_json: &[u8]) -> LookupIndex {
         let text = self.text.into_boxed_slice();
-        let sorted = |keys: Vec<Key>| {
-            let bytes = |key: &Key| &text[key.at as usize..(key.at + key.len) as usize];
-            // Sorted by their first eight bytes as one integer, and only keys alike in those
-            // by all their bytes: most comparisons are then one integer compare, not two lookups into the
-            // text and a memcmp. Equal keys keep the directory's order.
-            let mut keyed: Vec<(u64, Key)> = keys
-                .into_iter()
-                .map(|key| (prefix(bytes(&key)), key))
-                .collect();
-            keyed.sort_unstable_by(|(a_prefix, a), (b_prefix, b)| {
-                a_prefix
-                    .cmp(b_prefix)
-                    .then_with(|| bytes(a).cmp(bytes(b)))
-                    .then(a.entity.cmp(&b.entity))
-            });
-            keyed.into_iter().map(|(_, key)| key).collect()
-        };
         let mut phones = self.phones;
         // Equal numbers keep the directory's order.
         phones.sort_unstable();
@@ -328,22 +338,50 @@ impl Builder {
             spans: self.spans.into_boxed_slice(),
             phones: phones.into_boxed_slice(),
             phone_entities: phone_entities.into_boxed_slice(),
-            ids: sorted(self.ids),
-            emails: sorted(self.emails),
-            names: sorted(self.names),
-            words: sorted(self.words),
+            ids: sorted(self.ids, entries_json),
+            escaped_ids: sorted(self.escaped_ids, &text),
+            emails: sorted(self.emails, &text),
+            names: sorted(self.names, &text),
+            words: sorted(self.words, &text),
             text,
         }
     }
 }
 
-/// The first eight bytes of `key` as a big-endian integer, zero-padded: integers compare as
-/// the bytes do, but for keys alike in their first eight bytes (zero bytes included).
-fn prefix(key: &[u8]) -> u64 {
-    let mut first = [0u8; 8];
-    let len = key.len().min(8);
+/// The bytes of a key sorted by as one integer before any are compared one by one.
+const PREFIX_LEN: usize = 16;
+
+/// `keys` sorted by their bytes in `source`; equal keys keep the directory's order.
+///
+/// Keys are first sorted by their first [`PREFIX_LEN`] bytes as one integer, then by entity:
+/// most comparisons are one integer compare, not two slices of `source` and a `memcmp`. Only
+/// a run of keys alike in those bytes that may still differ (longer keys, or keys of other
+/// lengths, which differ in zero bytes) is sorted again by all its bytes.
+fn sorted(keys: Vec<Key>, source: &[u8]) -> Box<[Key]> {
+    let mut keyed: Vec<(u128, Key)> = keys
+        .into_iter()
+        .map(|key| (prefix(key.of(source)), key))
+        .collect();
+    keyed.sort_unstable_by_key(|(prefix, key)| (*prefix, key.entity));
+    for run in keyed.chunk_by_mut(|(a, _), (b, _)| a == b) {
+        let len = run[0].1.len;
+        let alike = run.iter().all(|(_, key)| key.len == len) && len as usize <= PREFIX_LEN;
+        if !alike {
+            run.sort_unstable_by(|(_, a), (_, b)| {
+                a.of(source).cmp(b.of(source)).then(a.entity.cmp(&b.entity))
+            });
+        }
+    }
+    keyed.into_iter().map(|(_, key)| key).collect()
+}
+
+/// The first [`PREFIX_LEN`] bytes of `key` as a big-endian integer, zero-padded: integers
+/// compare as the bytes do, but for keys alike in those bytes (zero bytes included).
+fn prefix(key: &[u8]) -> u128 {
+    let mut first = [0u8; PREFIX_LEN];
+    let len = key.len().min(PREFIX_LEN);
     first[..len].copy_from_slice(&key[..len]);
-    u64::from_be_bytes(first)
+    u128::from_be_bytes(first)
 }
 
 /// Reads the JSON array `json` entity by entity, in one pass: `each` gets where each entity
@@ -400,6 +438,12 @@ fn skip_whitespace(bytes: &[u8], at: usize) -> usize {
         .count()
 }
 
+/// Where `part` is in `whole`, if it is a slice of it (a string read without unescaping).
+fn range_in(whole: &str, part: &str) -> Option<(usize, usize)> {
+    let at = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (at + part.len() <= whole.len()).then_some((at, at + part.len()))
+}
+
 /// The key of `text[at..end]` for `entity`.
 fn key(at: usize, end: usize, entity: u32) -> Result<Key, String> {
     let too_large = |_| "the lookup keys are too large to index (4 GiB)".to_owned();
@@ -422,6 +466,40 @@ mod tests {
             Ok(())
         })?;
         Ok(found)
+    }
+
+    #[test]
+    fn keys_are_sorted_by_all_their_bytes_and_alike_keys_by_entity() {
+        let long = "abcdefghijklmnop";
+        let words = [
+            format!("{long}qz"),
+            format!("{long}q"),
+            "ab".to_owned(),
+            format!("{long}qa"),
+            "ab\0".to_owned(),
+            long.to_owned(),
+            "ab".to_owned(),
+            format!("{long}q"),
+            "b".to_owned(),
+            "ab\0\0".to_owned(),
+            format!("{long}\0"),
+        ];
+        let mut text = Vec::new();
+        let mut keys = Vec::new();
+        // Entities numbered backwards, so that the directory's order is not the keys' order.
+        for (entity, word) in (0..words.len() as u32).rev().zip(&words) {
+            let at = text.len();
+            text.extend_from_slice(word.as_bytes());
+            keys.push(key(at, text.len(), entity).unwrap());
+        }
+        let mut expected: Vec<(&[u8], u32)> =
+            keys.iter().map(|k| (k.of(&text), k.entity)).collect();
+        expected.sort();
+        let got: Vec<(&[u8], u32)> = sorted(keys, &text)
+            .iter()
+            .map(|k| (k.of(&text), k.entity))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The one key extractor: which fields of an entity, from any source of SPEC §7, are its id,
-//! name, e-mails and phones. The fields are a table; every source is read by the same code.
+//! name, e-mails and phones. The fields are one `match`; every source is read by the same code.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -30,29 +30,24 @@ enum Role {
     User,
 }
 
-/// The fields that are keys, by the names Genesys gives them in every source (SPEC §7):
-/// routing directory entries, users, group members, queue members, external contacts and
-/// organisations, locations.
-const FIELDS: &[(&str, Role)] = &[
-    ("id", Role::Id),
-    ("name", Role::Name),
-    ("firstName", Role::FirstName),
-    ("lastName", Role::LastName),
-    ("email", Role::Email),
-    ("workEmail", Role::Email),
-    ("personalEmail", Role::Email),
-    ("otherEmail", Role::Email),
-    ("phone", Role::Phone),
-    ("workPhone", Role::Phone),
-    ("cellPhone", Role::Phone),
-    ("homePhone", Role::Phone),
-    ("otherPhone", Role::Phone),
-    ("phoneNumber", Role::Phone),
-    ("emergencyNumber", Role::Phone),
-    ("primaryContactInfo", Role::Contacts),
-    ("addresses", Role::Contacts),
-    ("user", Role::User),
-];
+/// The role of the field named `name`: the fields that are keys, by the names Genesys gives
+/// them in every source (SPEC §7): routing directory entries, users, group members, queue
+/// members, external contacts and organisations, locations. A `match`, not a list searched:
+/// every field of every entity of a copy is asked about.
+fn role(name: &str) -> Option<Role> {
+    Some(match name {
+        "id" => Role::Id,
+        "name" => Role::Name,
+        "firstName" => Role::FirstName,
+        "lastName" => Role::LastName,
+        "email" | "workEmail" | "personalEmail" | "otherEmail" => Role::Email,
+        "phone" | "workPhone" | "cellPhone" | "homePhone" | "otherPhone" | "phoneNumber"
+        | "emergencyNumber" => Role::Phone,
+        "primaryContactInfo" | "addresses" => Role::Contacts,
+        "user" => Role::User,
+        _ => return None,
+    })
+}
 
 /// The parts of a phone object that hold the number, best first: `PhoneNumber` (contacts,
 /// organisations) has `e164` and `display`, `LocationEmergencyNumber` `e164` and `number`.
@@ -296,11 +291,7 @@ impl<'de> Shape<'de> for Entity<'_, 'de> {
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let keys = self.keys;
         while let Some(key) = next_key(&mut map)? {
-            let role = FIELDS
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map(|(_, role)| *role);
-            match (role, self.nested) {
+            match (role(&key), self.nested) {
                 (Some(Role::Id), false) => map.next_value_seed(Lenient(Text(&mut keys.id)))?,
                 (Some(Role::Name), false) => map.next_value_seed(Lenient(Text(&mut keys.name)))?,
                 (Some(Role::Name), true) => {

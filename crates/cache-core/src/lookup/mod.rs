@@ -40,7 +40,9 @@ impl CachedDirectory {
     /// The entity whose `id` is `id`, as the JSON bytes upstream sent (shared, not copied).
     pub fn entry(&self, id: &str) -> Option<Bytes> {
         let index = self.lookup_index();
-        index.entity(id).map(|entity| self.entity_bytes(entity))
+        index
+            .entity(self.entries_json(), id)
+            .map(|entity| self.entity_bytes(entity))
     }
 
     /// The entities `query` matches, best first, at most `limit` of them; the count of all.

@@ -178,6 +178,32 @@ fn an_entry_is_its_stored_bytes() {
 }
 
 #[test]
+fn ids_written_with_escapes_are_found_unescaped() {
+    // The canonical JSON escapes a quote, a backslash and control characters, not `é`.
+    let escaped = directory(&[
+        json!({"id": "a\"b", "name": "Quote"}),
+        json!({"id": "tab\there", "name": "Tab"}),
+        json!({"id": "café", "name": "Accent"}),
+        json!({"id": "plain", "name": "Plain"}),
+    ]);
+    for (id, name) in [
+        ("a\"b", "Quote"),
+        ("tab\there", "Tab"),
+        ("café", "Accent"),
+        ("plain", "Plain"),
+    ] {
+        let entry: Value = serde_json::from_slice(&escaped.entry(id).unwrap()).unwrap();
+        assert_eq!(entry["name"], name, "{id:?}");
+    }
+    assert_eq!(escaped.entry("a"), None);
+    assert_eq!(
+        escaped.entry("a\\\"b"),
+        None,
+        "the id as written is not the id"
+    );
+}
+
+#[test]
 fn queue_members_are_named_by_their_user_when_they_have_no_name() {
     let members = directory(&[
         json!({"id": "m1", "name": "Søren Kierkegaard", "user": user("m1", "Søren Kierkegaard", "soren@example.com", "+4533123456", "+4520123456"),
