@@ -6,6 +6,8 @@
 //! to its canonical JSON ([`PageEntities`], with [`Transcoder`]), and the pages' JSON is joined
 //! as it comes ([`EntriesJson`]): at 100,000 entities what a fill holds is their canonical JSON,
 //! one page and the transcoder's buffers for one entity, never an entity parsed into a tree.
+//! Where each entity and the values of its key fields were written is kept beside the JSON
+//! ([`KeyMembers`]), for the lookup index of the fill.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -13,6 +15,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::KeyMembers;
 use crate::transcode::Transcoder;
 
 /// The entities of one page: their canonical JSON, comma-separated (no brackets), and their ids.
@@ -24,6 +27,8 @@ pub(crate) struct PageEntities {
     ids: String,
     /// Where each id in `ids` ends.
     id_ends: Vec<usize>,
+    /// Where each entity and its key members are in `json`; `None` past 4 GiB.
+    key_members: Option<KeyMembers>,
 }
 
 impl PageEntities {
@@ -67,6 +72,7 @@ impl<'de> Visitor<'de> for PageVisitor {
             count: 0,
             ids: String::new(),
             id_ends: Vec::with_capacity(hint),
+            key_members: Some(KeyMembers::default()),
         };
         let mut transcoder = Transcoder::default();
         loop {
@@ -74,6 +80,7 @@ impl<'de> Visitor<'de> for PageVisitor {
             if page.count > 0 {
                 page.json.push(b',');
             }
+            let at = page.json.len();
             if seq
                 .next_element_seed(transcoder.entity(&mut page.json))?
                 .is_none()
@@ -84,6 +91,15 @@ impl<'de> Visitor<'de> for PageVisitor {
             if let Some(id) = transcoder.last_id() {
                 page.ids.push_str(id);
                 page.id_ends.push(page.ids.len());
+            }
+            if let Some(key_members) = &mut page.key_members {
+                let members = transcoder.last_key_members().iter().cloned();
+                if key_members
+                    .push(at, 0..page.json.len() - at, members)
+                    .is_none()
+                {
+                    page.key_members = None;
+                }
             }
             page.count += 1;
         }
@@ -100,6 +116,8 @@ pub(crate) struct EntriesJson {
     /// different ids of one listing hashing alike is about as likely as a 128-bit collision,
     /// and would cost one needless re-read, never a wrong snapshot.
     ids: HashSet<u128>,
+    /// Where each entity and its key members are in `json`; `None` past 4 GiB.
+    key_members: Option<KeyMembers>,
 }
 
 impl EntriesJson {
@@ -109,6 +127,7 @@ impl EntriesJson {
             json: vec![b'['],
             count: 0,
             ids: HashSet::new(),
+            key_members: Some(KeyMembers::default()),
         }
     }
 
@@ -130,6 +149,11 @@ impl EntriesJson {
         if self.count > 0 && page.count > 0 {
             self.json.push(b',');
         }
+        let base = self.json.len();
+        self.key_members = match (self.key_members.take(), &page.key_members) {
+            (Some(mut all), Some(members)) => all.append(base, members).map(|()| all),
+            _ => None,
+        };
         self.json.extend_from_slice(&page.json);
         self.count += page.count;
         Ok(())
@@ -141,9 +165,16 @@ impl EntriesJson {
     }
 
     /// The JSON array of every entry, in order.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.finish_with_key_members().0
+    }
+
+    /// The JSON array of every entry, in order, and where each entry and its key members are
+    /// in it (`None` past 4 GiB).
+    pub(crate) fn finish_with_key_members(mut self) -> (Vec<u8>, Option<KeyMembers>) {
         self.json.push(b']');
-        self.json
+        (self.json, self.key_members)
     }
 }
 
@@ -188,6 +219,36 @@ mod tests {
             serde_json::from_str(r#"[{"id": "a"}, {"id": 1}, {}, {"id": "b\u00e9", "id": "c"}]"#)
                 .unwrap();
         assert_eq!(page.ids().collect::<Vec<_>>(), ["a", "c"]);
+    }
+
+    #[test]
+    fn key_members_point_into_the_joined_json() {
+        let entities = genesys_mock::generate_entries(30, 9);
+        let mut all = EntriesJson::new();
+        all.append(page(json!([]))).unwrap();
+        for chunk in entities.chunks(7) {
+            all.append(page(serde_json::Value::from(chunk.to_vec())))
+                .unwrap();
+        }
+        let (json, members) = all.finish_with_key_members();
+        let members = members.unwrap();
+        assert_eq!(members.len(), entities.len());
+        for ((span, members), entity) in members.entities().zip(&entities) {
+            let written: serde_json::Value = serde_json::from_slice(&json[span]).unwrap();
+            assert_eq!(&written, entity);
+            let fields: Vec<(crate::KeyField, serde_json::Value)> = members
+                .iter()
+                .map(|m| (m.field(), serde_json::from_slice(&json[m.value()]).unwrap()))
+                .collect();
+            let expected: Vec<(crate::KeyField, serde_json::Value)> = entity
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter_map(|(k, v)| Some((crate::KeyField::of(k)?, v.clone())))
+                .collect();
+            assert!(!expected.is_empty());
+            assert_eq!(fields, expected);
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::KeyField;
 use crate::fingerprint::write_json;
 
 /// The object key that makes `Value`'s parser read the member's string value as JSON text and
@@ -39,12 +40,16 @@ pub(crate) struct Transcoder {
     id: String,
     /// Whether the last entity's `id` was a string (a later `id` member wins).
     id_is_string: bool,
+    /// The last entity's members whose fields hold lookup keys, in the order written: each
+    /// field and where its value is, from the entity's first byte.
+    key_members: Vec<(KeyField, Range<usize>)>,
 }
 
 impl Transcoder {
     /// A seed that appends the canonical JSON of one entity, a JSON object, to `out`.
     pub(crate) fn entity<'a>(&'a mut self, out: &'a mut Vec<u8>) -> Canonical<'a> {
         self.id_is_string = false;
+        self.key_members.clear();
         Canonical {
             transcoder: self,
             out,
@@ -56,6 +61,13 @@ impl Transcoder {
     pub(crate) fn last_id(&self) -> Option<&str> {
         self.id_is_string.then_some(self.id.as_str())
     }
+
+    /// The members of the entity last written whose fields hold lookup keys, in the order
+    /// written: each field and where its value's canonical JSON is, from the entity's first
+    /// byte (a key given twice is its last value, the one written).
+    pub(crate) fn last_key_members(&self) -> &[(KeyField, Range<usize>)] {
+        &self.key_members
+    }
 }
 
 /// One member of an object being read.
@@ -65,6 +77,10 @@ struct Member {
     key: Range<usize>,
     /// Its canonical `"key":value` in the output, from the object's start.
     written: Range<usize>,
+    /// Where its value starts in the output, from the object's start.
+    value: usize,
+    /// The lookup key its field holds, for a member of the entity itself.
+    field: Option<KeyField>,
 }
 
 /// What the value being read is to the entity around it.
@@ -214,7 +230,12 @@ impl<'de> Visitor<'de> for Canonical<'_> {
             }
             sorted &=
                 previous.is_none_or(|previous| &transcoder.keys[previous.key.clone()] < key_text);
-            let value_role = if role == Role::Entity && key_text == "id" {
+            let field = if role == Role::Entity {
+                KeyField::of(key_text)
+            } else {
+                None
+            };
+            let value_role = if field == Some(KeyField::Id) {
                 Role::Id
             } else {
                 Role::Value
@@ -225,6 +246,7 @@ impl<'de> Visitor<'de> for Canonical<'_> {
             let written = out.len() - start;
             write_string(out, key_text);
             out.push(b':');
+            let value = out.len() - start;
             map.next_value_seed(Canonical {
                 transcoder: &mut *transcoder,
                 out: &mut *out,
@@ -233,6 +255,8 @@ impl<'de> Visitor<'de> for Canonical<'_> {
             transcoder.members.push(Member {
                 key,
                 written: written..out.len() - start,
+                value,
+                field,
             });
         }
         out.push(b'}');
@@ -246,7 +270,21 @@ impl<'de> Visitor<'de> for Canonical<'_> {
             unsorted.clear();
             unsorted.extend_from_slice(&out[start..]);
             out.truncate(start);
-            write_sorted(out, keys, unsorted, &mut members[first..]);
+            let kept = write_sorted(out, start, keys, unsorted, &mut members[first..]);
+            members.truncate(first + kept);
+        }
+        if role == Role::Entity {
+            // The members are now as written, sorted or rewritten sorted.
+            let Transcoder {
+                members,
+                key_members,
+                ..
+            } = transcoder;
+            key_members.extend(
+                members[first..]
+                    .iter()
+                    .filter_map(|member| Some((member.field?, member.value..member.written.end))),
+            );
         }
         transcoder.members.truncate(first);
         transcoder.keys.truncate(keys_start);
@@ -301,27 +339,44 @@ fn raw_value<'de, A: MapAccess<'de>>(
 }
 
 /// Appends the object written in `unsorted` (its `members` read in that order) with its members
-/// sorted by key, the last of equal keys standing for them all.
-fn write_sorted(out: &mut Vec<u8>, keys: &str, unsorted: &[u8], members: &mut [Member]) {
+/// sorted by key, the last of equal keys standing for them all; the object starts at `start` in
+/// `out`.
+///
+/// The members written are left first in `members`, in the order written and with their new
+/// places (from `start`), so that the entity's key members can still be found; how many there
+/// are is returned.
+fn write_sorted(
+    out: &mut Vec<u8>,
+    start: usize,
+    keys: &str,
+    unsorted: &[u8],
+    members: &mut [Member],
+) -> usize {
     let key = |member: &Member| &keys[member.key.clone()];
     // Ties keep the order they were read in, so the last of equal keys is the one written.
     members.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.key.start.cmp(&b.key.start)));
     out.push(b'{');
-    let mut first = true;
-    for (i, member) in members.iter().enumerate() {
+    let mut kept = 0;
+    for i in 0..members.len() {
         if members
             .get(i + 1)
-            .is_some_and(|next| key(next) == key(member))
+            .is_some_and(|next| key(next) == key(&members[i]))
         {
             continue;
         }
-        if !first {
+        if kept > 0 {
             out.push(b',');
         }
-        first = false;
+        let member = &mut members[i];
+        let at = out.len() - start;
         out.extend_from_slice(&unsorted[member.written.clone()]);
+        member.value = at + (member.value - member.written.start);
+        member.written = at..out.len() - start;
+        members.swap(kept, i);
+        kept += 1;
     }
     out.push(b'}');
+    kept
 }
 
 /// Appends `text` as a JSON string, as serde_json writes it.
@@ -596,6 +651,89 @@ mod tests {
         }
     }
 
+    /// Every source of genesys-mock, with realistic entities of each.
+    fn mock_sources() -> Vec<genesys_mock::MockSource> {
+        use genesys_mock::MockSource;
+        vec![
+            MockSource::Users,
+            MockSource::Groups,
+            MockSource::GroupMembers("g-1".into()),
+            MockSource::Queues,
+            MockSource::QueueMembers("q-1".into()),
+            MockSource::ExternalContacts,
+            MockSource::ExternalOrganizations,
+            MockSource::Skills,
+            MockSource::WrapupCodes,
+            MockSource::Locations,
+        ]
+    }
+
+    /// Asserts that the key members recorded for `entity` are its top-level fields that hold
+    /// keys, in the order written, each range slicing exactly its value's canonical JSON (as
+    /// a `Value` writes it, the last of a key given twice).
+    fn key_members_slice_their_values(transcoder: &mut Transcoder, entity: &str) {
+        let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(entity) else {
+            return;
+        };
+        let (json, _) = transcoded(transcoder, entity).unwrap();
+        let found: Vec<(KeyField, &str)> = transcoder
+            .last_key_members()
+            .iter()
+            .map(|(field, value)| (*field, &json[value.clone()]))
+            .collect();
+        let expected: Vec<(KeyField, String)> = fields
+            .iter()
+            .filter_map(|(key, value)| Some((KeyField::of(key)?, value.to_string())))
+            .collect();
+        let expected: Vec<(KeyField, &str)> = expected
+            .iter()
+            .map(|(field, value)| (*field, value.as_str()))
+            .collect();
+        assert_eq!(found, expected, "{entity}");
+    }
+
+    #[test]
+    fn key_members_slice_exactly_their_values_in_any_key_order() {
+        let mut transcoder = Transcoder::default();
+        for source in mock_sources() {
+            let entities = source.generated(60, 5);
+            assert!(!entities.is_empty(), "{source:?}");
+            for entity in entities {
+                key_members_slice_their_values(&mut transcoder, &entity.to_string());
+                key_members_slice_their_values(&mut transcoder, &reversed(&entity));
+                key_members_slice_their_values(
+                    &mut transcoder,
+                    &serde_json::to_string_pretty(&entity).unwrap(),
+                );
+            }
+        }
+        let token = RAW_VALUE_TOKEN;
+        for entity in [
+            r#"{"phone": "+1", "id": "b", "x": 1, "id": "a", "name": {"z": 1, "a": [2]}}"#,
+            r#"{"email": 1, "email": "last@example.com", "addresses": null, "user": {"name": "U", "id": 3}}"#,
+            r#"{"workPhone": {"e164": "+33", "display": ""x""}, "id": "q"uote", "a": {}}"#,
+            r#"{"name": "a", "name": "b", "name": "c"}"#,
+            r#"{"zz": 0, "id": "late", "id": null}"#,
+            r#"{}"#,
+            r#"{"noKeys": [1, {"id": "nested"}]}"#,
+            &format!(
+                r#"{{"x": 2, "id": {{"{token}": ""e-9""}}, "phone": {{"{token}": "[1, {{"b": 2, "a": 1}}]"}}}}"#
+            ),
+        ] {
+            key_members_slice_their_values(&mut transcoder, entity);
+        }
+        let (json, _) = transcoded(
+            &mut transcoder,
+            r#"{"name": "N", "id": "1", "id": "2", "b": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(json, r#"{"b":0,"id":"2","name":"N"}"#);
+        assert_eq!(
+            transcoder.last_key_members(),
+            [(KeyField::Id, 12..15), (KeyField::Name, 23..26)]
+        );
+    }
+
     /// Object keys for random entities: few, so that they repeat and need sorting.
     const KEYS: &[&str] = &[
         "id",
@@ -727,6 +865,7 @@ mod tests {
             entity.clear();
             random_object(&mut rng, 4, &mut entity);
             agree(&mut transcoder, &entity);
+            key_members_slice_their_values(&mut transcoder, &entity);
             if parsed(&entity).is_ok() {
                 accepted += 1;
             } else {
