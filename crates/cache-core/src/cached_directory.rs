@@ -146,14 +146,17 @@ impl CachedDirectory {
             entry_count,
         };
         // The client wrote the entries as canonical JSON once, for the fingerprint: those
-        // bytes are what is stored and served.
-        Self::from_parts(meta, &snapshot.entries_json)
+        // bytes are what is stored and served. Where it wrote each key is known too, so the
+        // index reads those values rather than parsing the entries again.
+        let entries_json = &snapshot.entries_json;
+        let lookup = crate::lookup::index_of(&meta, entries_json, snapshot.key_members.as_ref())?;
+        Self::with_index(meta, entries_json, lookup)
     }
 
     /// Rebuilds a cached copy from its metadata and the JSON array of its entries (what a
     /// backend stored). The array must be JSON with as many entries as the metadata says.
     pub fn from_parts(meta: DirectoryMeta, entries_json: &[u8]) -> Result<Self, Error> {
-        let lookup = crate::lookup::index_of(&meta, entries_json)?;
+        let lookup = crate::lookup::index_of(&meta, entries_json, None)?;
         Self::with_index(meta, entries_json, lookup)
     }
 

@@ -2,9 +2,12 @@
 //! holds every entity parsed at once.
 //!
 //! A parsed entity (a `serde_json` map of its fields) takes several times its JSON size, in many
-//! small allocations. Each entity of a page is parsed alone, written canonically and dropped
-//! ([`PageEntities`]), and the pages' JSON is joined as it comes ([`EntriesJson`]): at 100,000
-//! entities what a fill holds is their canonical JSON, one page and one entity, not 100,000 maps.
+//! small allocations. Each entity of a page is instead transcoded straight from the page's JSON
+//! to its canonical JSON ([`PageEntities`], with [`Transcoder`]), and the pages' JSON is joined
+//! as it comes ([`EntriesJson`]): at 100,000 entities what a fill holds is their canonical JSON,
+//! one page and the transcoder's buffers for one entity, never an entity parsed into a tree.
+//! Where each entity and the values of its key fields were written is kept beside the JSON
+//! ([`KeyMembers`]), for the lookup index of the fill.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -12,15 +15,20 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::Entry;
-use crate::fingerprint::write_canonical;
+use crate::KeyMembers;
+use crate::transcode::Transcoder;
 
 /// The entities of one page: their canonical JSON, comma-separated (no brackets), and their ids.
 #[derive(Debug, Default)]
 pub(crate) struct PageEntities {
     json: Vec<u8>,
     count: usize,
-    ids: Vec<Box<str>>,
+    /// The entities' string ids, one after another (one string rather than one an entity).
+    ids: String,
+    /// Where each id in `ids` ends.
+    id_ends: Vec<usize>,
+    /// Where each entity and its key members are in `json`; `None` past 4 GiB.
+    key_members: Option<KeyMembers>,
 }
 
 impl PageEntities {
@@ -28,10 +36,20 @@ impl PageEntities {
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }
+
+    /// The ids of the entities that have a string one, in order.
+    fn ids(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.id_ends.iter().map(move |&end| {
+            let id = &self.ids[start..end];
+            start = end;
+            id
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for PageEntities {
-    /// An `entities` array of JSON objects, each parsed, written and dropped in turn.
+    /// An `entities` array of JSON objects, each transcoded in turn.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_seq(PageVisitor)
     }
@@ -52,15 +70,36 @@ impl<'de> Visitor<'de> for PageVisitor {
         let mut page = PageEntities {
             json: Vec::with_capacity(hint * 512),
             count: 0,
-            ids: Vec::with_capacity(hint),
+            ids: String::new(),
+            id_ends: Vec::with_capacity(hint),
+            key_members: Some(KeyMembers::default()),
         };
-        while let Some(entry) = seq.next_element::<Entry>()? {
+        let mut transcoder = Transcoder::default();
+        loop {
+            let before = page.json.len();
             if page.count > 0 {
                 page.json.push(b',');
             }
-            write_canonical(&mut page.json, &entry);
-            if let Some(id) = entry.id() {
-                page.ids.push(id.into());
+            let at = page.json.len();
+            if seq
+                .next_element_seed(transcoder.entity(&mut page.json))?
+                .is_none()
+            {
+                page.json.truncate(before);
+                break;
+            }
+            if let Some(id) = transcoder.last_id() {
+                page.ids.push_str(id);
+                page.id_ends.push(page.ids.len());
+            }
+            if let Some(key_members) = &mut page.key_members {
+                let members = transcoder.last_key_members().iter().cloned();
+                if key_members
+                    .push(at, 0..page.json.len() - at, members)
+                    .is_none()
+                {
+                    page.key_members = None;
+                }
             }
             page.count += 1;
         }
@@ -77,6 +116,8 @@ pub(crate) struct EntriesJson {
     /// different ids of one listing hashing alike is about as likely as a 128-bit collision,
     /// and would cost one needless re-read, never a wrong snapshot.
     ids: HashSet<u128>,
+    /// Where each entity and its key members are in `json`; `None` past 4 GiB.
+    key_members: Option<KeyMembers>,
 }
 
 impl EntriesJson {
@@ -86,6 +127,7 @@ impl EntriesJson {
             json: vec![b'['],
             count: 0,
             ids: HashSet::new(),
+            key_members: Some(KeyMembers::default()),
         }
     }
 
@@ -99,8 +141,7 @@ impl EntriesJson {
     /// given back, as a sign that pages of two versions of the listing were mixed.
     pub(crate) fn append(&mut self, page: PageEntities) -> Result<(), String> {
         if let Some(repeated) = page
-            .ids
-            .iter()
+            .ids()
             .find(|id| !self.ids.insert(xxh3_128(id.as_bytes())))
         {
             return Err(repeated.to_string());
@@ -108,6 +149,11 @@ impl EntriesJson {
         if self.count > 0 && page.count > 0 {
             self.json.push(b',');
         }
+        let base = self.json.len();
+        self.key_members = match (self.key_members.take(), &page.key_members) {
+            (Some(mut all), Some(members)) => all.append(base, members).map(|()| all),
+            _ => None,
+        };
         self.json.extend_from_slice(&page.json);
         self.count += page.count;
         Ok(())
@@ -119,16 +165,23 @@ impl EntriesJson {
     }
 
     /// The JSON array of every entry, in order.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.finish_with_key_members().0
+    }
+
+    /// The JSON array of every entry, in order, and where each entry and its key members are
+    /// in it (`None` past 4 GiB).
+    pub(crate) fn finish_with_key_members(mut self) -> (Vec<u8>, Option<KeyMembers>) {
         self.json.push(b']');
-        self.json
+        (self.json, self.key_members)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical_json;
+    use crate::{Entry, canonical_json};
     use serde_json::json;
 
     fn page(entities: serde_json::Value) -> PageEntities {
@@ -151,6 +204,51 @@ mod tests {
         let mut none = EntriesJson::new();
         none.reserve(4);
         assert_eq!(none.finish(), b"[]");
+    }
+
+    #[test]
+    fn a_page_read_from_its_text_is_the_canonical_json_and_ids_of_its_entries() {
+        let entities = genesys_mock::generate_entries(300, 3);
+        let text = serde_json::to_vec(&entities).unwrap();
+        let mut all = EntriesJson::new();
+        all.append(serde_json::from_slice(&text).unwrap()).unwrap();
+        let entries: Vec<Entry> = serde_json::from_slice(&text).unwrap();
+        assert_eq!(all.finish(), canonical_json(&entries));
+
+        let page: PageEntities =
+            serde_json::from_str(r#"[{"id": "a"}, {"id": 1}, {}, {"id": "b\u00e9", "id": "c"}]"#)
+                .unwrap();
+        assert_eq!(page.ids().collect::<Vec<_>>(), ["a", "c"]);
+    }
+
+    #[test]
+    fn key_members_point_into_the_joined_json() {
+        let entities = genesys_mock::generate_entries(30, 9);
+        let mut all = EntriesJson::new();
+        all.append(page(json!([]))).unwrap();
+        for chunk in entities.chunks(7) {
+            all.append(page(serde_json::Value::from(chunk.to_vec())))
+                .unwrap();
+        }
+        let (json, members) = all.finish_with_key_members();
+        let members = members.unwrap();
+        assert_eq!(members.len(), entities.len());
+        for ((span, members), entity) in members.entities().zip(&entities) {
+            let written: serde_json::Value = serde_json::from_slice(&json[span]).unwrap();
+            assert_eq!(&written, entity);
+            let fields: Vec<(crate::KeyField, serde_json::Value)> = members
+                .iter()
+                .map(|m| (m.field(), serde_json::from_slice(&json[m.value()]).unwrap()))
+                .collect();
+            let expected: Vec<(crate::KeyField, serde_json::Value)> = entity
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter_map(|(k, v)| Some((crate::KeyField::of(k)?, v.clone())))
+                .collect();
+            assert!(!expected.is_empty());
+            assert_eq!(fields, expected);
+        }
     }
 
     #[test]

@@ -9,11 +9,12 @@ use url::Url;
 
 use crate::client::{GenesysClient, PageRequest, PageResponse};
 use crate::config::{join_path, validate_page_size};
-use crate::entries_json::EntriesJson;
+use crate::entries_json::{EntriesJson, PageEntities};
 use crate::page::{Listing as Page, with_page_number};
 use crate::retry::with_retries;
 use crate::{
-    Entry, Error, Fingerprint, Listing, PagingStyle, RequestClass, Source, canonical_json, metrics,
+    Entry, Error, Fingerprint, KeyMembers, Listing, PagingStyle, RequestClass, Source,
+    canonical_json, metrics,
 };
 
 /// Options for one [`GenesysClient::fetch_directory`] call.
@@ -102,6 +103,11 @@ pub struct DirectorySnapshot {
     /// The entries, in upstream order, with every field upstream sent, as canonical JSON
     /// ([`crate::canonical_json`]): what the fingerprint hashes, and what a cache stores.
     pub entries_json: Vec<u8>,
+    /// Where each entry and the values of its key fields are in `entries_json`, as the fetch
+    /// wrote them, so that a cache builds its lookup index from those values alone (SPEC §8).
+    /// `None` for a snapshot not read from upstream ([`DirectorySnapshot::new`]), or one past
+    /// 4 GiB: the index then parses the entries whole.
+    pub key_members: Option<KeyMembers>,
     /// The content fingerprint of the entries.
     pub fingerprint: Fingerprint,
     /// How many pages were read.
@@ -118,12 +124,39 @@ impl DirectorySnapshot {
         Self {
             fingerprint: Fingerprint::of_canonical_json(&entries_json),
             entries_json,
+            key_members: None,
             entry_count: entries.len(),
             etag: None,
             last_modified: None,
             pages: 0,
             upstream_bytes: 0,
         }
+    }
+
+    /// A snapshot of `entities`, the text of a JSON array of entity objects as a listing page
+    /// holds them, written as a fetch writes its pages: canonical JSON, with its
+    /// [`key_members`](DirectorySnapshot::key_members) (no validators, no pages). Fails on text
+    /// that is not such an array, or whose entities repeat a string id.
+    pub fn from_entities_json(entities: &[u8]) -> Result<Self, serde_json::Error> {
+        let page: PageEntities = serde_json::from_slice(entities)?;
+        let mut entries = EntriesJson::new();
+        entries.append(page).map_err(|id| {
+            <serde_json::Error as serde::de::Error>::custom(format!(
+                "entry id {id:?} appears twice"
+            ))
+        })?;
+        let entry_count = entries.len();
+        let (entries_json, key_members) = entries.finish_with_key_members();
+        Ok(Self {
+            fingerprint: Fingerprint::of_canonical_json(&entries_json),
+            entries_json,
+            key_members,
+            entry_count,
+            etag: None,
+            last_modified: None,
+            pages: 0,
+            upstream_bytes: 0,
+        })
     }
 
     /// Sets the validators.
@@ -391,10 +424,11 @@ impl GenesysClient {
             "directory read"
         );
         let entry_count = entries.len();
-        let entries_json = entries.finish();
+        let (entries_json, key_members) = entries.finish_with_key_members();
         Ok(Read::Done(FetchOutcome::Modified(DirectorySnapshot {
             fingerprint: Fingerprint::of_canonical_json(&entries_json),
             entries_json,
+            key_members,
             entry_count,
             etag: head.etag,
             last_modified: head.last_modified,

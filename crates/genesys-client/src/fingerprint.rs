@@ -129,7 +129,8 @@ fn canonical_value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-fn write_json(out: &mut Vec<u8>, scalar: &(impl Serialize + ?Sized)) {
+/// Appends `scalar` as serde_json writes it.
+pub(crate) fn write_json(out: &mut Vec<u8>, scalar: &(impl Serialize + ?Sized)) {
     // Strings and scalars serialise deterministically, and writing into a Vec cannot fail.
     serde_json::to_writer(out, scalar).expect("writing JSON into memory does not fail");
 }

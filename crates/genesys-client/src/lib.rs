@@ -18,6 +18,8 @@ mod entry;
 mod error;
 mod fetch;
 mod fingerprint;
+mod key_field;
+mod key_members;
 mod limiter;
 pub mod metrics;
 mod page;
@@ -25,6 +27,7 @@ mod region;
 mod response;
 mod retry;
 mod source;
+mod transcode;
 mod url_safety;
 
 pub use backoff::Backoff;
@@ -40,6 +43,8 @@ pub use entry::Entry;
 pub use error::{ApiErrorBody, Error};
 pub use fetch::{DirectorySnapshot, FetchOptions, FetchOutcome};
 pub use fingerprint::{Fingerprint, canonical_json};
+pub use key_field::KeyField;
+pub use key_members::{KeyMember, KeyMembers};
 pub use region::Region;
 pub use retry::{RetryPolicy, parse_retry_after};
 /// The secret type of [`GenesysClientBuilder::client_secret`], re-exported for convenience.

@@ -1,53 +1,14 @@
 //! The one key extractor: which fields of an entity, from any source of SPEC §7, are its id,
-//! name, e-mails and phones. The fields are one `match`; every source is read by the same code.
+//! name, e-mails and phones ([`KeyField`]), and how each one's value is read: from a whole
+//! entity, or from the key members a fetch located ([`KeyMember`]), by the same code.
 
 use std::borrow::Cow;
 use std::fmt;
 
+use genesys_client::{KeyField, KeyMember};
 use serde::de::{
     Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
-
-/// What a field of an entity is to the index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
-    /// The entity's id.
-    Id,
-    /// Its whole name.
-    Name,
-    /// A given name (external contacts), joined with the family name.
-    FirstName,
-    /// A family name (external contacts).
-    LastName,
-    /// An e-mail address, as a string.
-    Email,
-    /// A phone number: a string, or an object read by [`PHONE_PARTS`].
-    Phone,
-    /// A list of contact points (`primaryContactInfo`, `addresses`), read by [`MEDIA_TYPES`].
-    Contacts,
-    /// The user behind the entity (queue members): its name when the entity has none, its
-    /// e-mails and phones.
-    User,
-}
-
-/// The role of the field named `name`: the fields that are keys, by the names Genesys gives
-/// them in every source (SPEC §7): routing directory entries, users, group members, queue
-/// members, external contacts and organisations, locations. A `match`, not a list searched:
-/// every field of every entity of a copy is asked about.
-fn role(name: &str) -> Option<Role> {
-    Some(match name {
-        "id" => Role::Id,
-        "name" => Role::Name,
-        "firstName" => Role::FirstName,
-        "lastName" => Role::LastName,
-        "email" | "workEmail" | "personalEmail" | "otherEmail" => Role::Email,
-        "phone" | "workPhone" | "cellPhone" | "homePhone" | "otherPhone" | "phoneNumber"
-        | "emergencyNumber" => Role::Phone,
-        "primaryContactInfo" | "addresses" => Role::Contacts,
-        "user" => Role::User,
-        _ => return None,
-    })
-}
 
 /// The parts of a phone object that hold the number, best first: `PhoneNumber` (contacts,
 /// organisations) has `e164` and `display`, `LocationEmergencyNumber` `e164` and `number`.
@@ -87,6 +48,34 @@ impl<'de> EntityKeys<'de> {
             (None, user_name) => [user_name.as_ref(), None],
         };
         parts.into_iter().flatten().map(|part| &**part)
+    }
+}
+
+impl<'de> EntityKeys<'de> {
+    /// The keys of one entity from its key members alone, each value read from
+    /// `entries_json` where the fetch wrote it: the same keys as reading the entity whole,
+    /// as the members are its key fields in the order written.
+    pub(crate) fn from_members(
+        entries_json: &'de [u8],
+        members: &[KeyMember],
+    ) -> Result<Self, serde_json::Error> {
+        let mut keys = EntityKeys::default();
+        for member in members {
+            let value = entries_json.get(member.value()).ok_or_else(|| {
+                <serde_json::Error as serde::de::Error>::custom(
+                    "a key member is not in the entries",
+                )
+            })?;
+            let mut json = serde_json::Deserializer::from_slice(value);
+            FieldValue {
+                keys: &mut keys,
+                field: member.field(),
+                nested: false,
+            }
+            .deserialize(&mut json)?;
+            json.end()?;
+        }
+        Ok(keys)
     }
 }
 
@@ -191,17 +180,6 @@ fn next_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>
     Ok(map.next_key_seed(Lenient(Text(&mut key)))?.and(key))
 }
 
-/// A string read into `out`, if the value is one.
-fn text_into<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    out: &mut Vec<Cow<'de, str>>,
-) -> Result<(), A::Error> {
-    let mut text = None;
-    map.next_value_seed(Lenient(Text(&mut text)))?;
-    out.extend(text);
-    Ok(())
-}
-
 /// Of the `parts` of an object, the value of the first present, read from `map`.
 fn best_part<'de, A: MapAccess<'de>>(
     mut map: A,
@@ -291,33 +269,53 @@ impl<'de> Shape<'de> for Entity<'_, 'de> {
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let keys = self.keys;
         while let Some(key) = next_key(&mut map)? {
-            match (role(&key), self.nested) {
-                (Some(Role::Id), false) => map.next_value_seed(Lenient(Text(&mut keys.id)))?,
-                (Some(Role::Name), false) => map.next_value_seed(Lenient(Text(&mut keys.name)))?,
-                (Some(Role::Name), true) => {
-                    map.next_value_seed(Lenient(Text(&mut keys.user_name)))?;
-                }
-                (Some(Role::FirstName), false) => {
-                    map.next_value_seed(Lenient(Text(&mut keys.first_name)))?;
-                }
-                (Some(Role::LastName), false) => {
-                    map.next_value_seed(Lenient(Text(&mut keys.last_name)))?;
-                }
-                (Some(Role::Email), _) => text_into(&mut map, &mut keys.emails)?,
-                (Some(Role::Phone), _) => {
-                    map.next_value_seed(Lenient(PhoneValue(&mut keys.phones)))?;
-                }
-                (Some(Role::Contacts), _) => map.next_value_seed(Lenient(Contacts(&mut *keys)))?,
-                (Some(Role::User), false) => map.next_value_seed(Lenient(Entity {
+            match KeyField::of(&key) {
+                Some(field) => map.next_value_seed(FieldValue {
                     keys: &mut *keys,
-                    nested: true,
-                }))?,
-                _ => {
+                    field,
+                    nested: self.nested,
+                })?,
+                None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The value of a key field of an entity, or of the user nested in one (`nested`: only its
+/// name, e-mails and phones count), read into the entity's keys.
+struct FieldValue<'a, 'de> {
+    keys: &'a mut EntityKeys<'de>,
+    field: KeyField,
+    nested: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldValue<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, value: D) -> Result<(), D::Error> {
+        let keys = self.keys;
+        match (self.field, self.nested) {
+            (KeyField::Id, false) => Lenient(Text(&mut keys.id)).deserialize(value),
+            (KeyField::Name, false) => Lenient(Text(&mut keys.name)).deserialize(value),
+            (KeyField::Name, true) => Lenient(Text(&mut keys.user_name)).deserialize(value),
+            (KeyField::FirstName, false) => Lenient(Text(&mut keys.first_name)).deserialize(value),
+            (KeyField::LastName, false) => Lenient(Text(&mut keys.last_name)).deserialize(value),
+            (KeyField::Email, _) => {
+                let mut text = None;
+                Lenient(Text(&mut text)).deserialize(value)?;
+                keys.emails.extend(text);
+                Ok(())
+            }
+            (KeyField::Phone, _) => Lenient(PhoneValue(&mut keys.phones)).deserialize(value),
+            (KeyField::Contacts, _) => Lenient(Contacts(keys)).deserialize(value),
+            (KeyField::User, false) => Lenient(Entity { keys, nested: true }).deserialize(value),
+            (KeyField::Id | KeyField::FirstName | KeyField::LastName | KeyField::User, true) => {
+                IgnoredAny::deserialize(value).map(drop)
+            }
+        }
     }
 }
 

@@ -12,20 +12,27 @@ pub use query::{DEFAULT_LIMIT, MAX_LIMIT, Matches, Query, parse_limit};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use genesys_client::KeyMembers;
 
 use crate::{CachedDirectory, DirectoryMeta, Error};
 
-/// The index of a copy's entries; entries that are not the JSON array the metadata counts are
-/// a corrupt copy.
+/// The index of a copy's entries: from the key members its fetch located when a fill has them,
+/// else by parsing the entries whole (a copy read from a backend). Entries that are not the
+/// JSON array the metadata counts are a corrupt copy.
 pub(crate) fn index_of(
     meta: &DirectoryMeta,
     entries_json: &[u8],
+    key_members: Option<&KeyMembers>,
 ) -> Result<Arc<LookupIndex>, Error> {
     let corrupt = |reason: String| Error::Corrupt {
         directory_id: meta.directory_id.clone(),
         reason,
     };
-    let index = LookupIndex::build(entries_json).map_err(corrupt)?;
+    let index = match key_members {
+        Some(members) => LookupIndex::from_key_members(entries_json, members),
+        None => LookupIndex::build(entries_json),
+    }
+    .map_err(corrupt)?;
     if index.len() != meta.entry_count {
         return Err(corrupt(format!(
             "{} entries stored, the metadata says {}",

@@ -71,7 +71,12 @@ fn user(id: &str, name: &str, email: &str, phone: &str, sms: &str) -> Value {
 }
 
 fn users() -> CachedDirectory {
-    directory(&[
+    directory(&user_entities())
+}
+
+/// The users of [`users`].
+fn user_entities() -> Vec<Value> {
+    vec![
         user(
             "u1",
             "José Ñúñez",
@@ -100,7 +105,7 @@ fn users() -> CachedDirectory {
             "+33 1 42 68 53 00",
             "+33612345678",
         ),
-    ])
+    ]
 }
 
 #[test]
@@ -177,15 +182,20 @@ fn an_entry_is_its_stored_bytes() {
     assert_eq!(users.entry("nobody"), None);
 }
 
-#[test]
-fn ids_written_with_escapes_are_found_unescaped() {
-    // The canonical JSON escapes a quote, a backslash and control characters, not `é`.
-    let escaped = directory(&[
+/// Entities whose ids the canonical JSON writes with escapes (a quote, a backslash and control
+/// characters, not `é`), and one without.
+fn escaped_id_entities() -> Vec<Value> {
+    vec![
         json!({"id": "a\"b", "name": "Quote"}),
         json!({"id": "tab\there", "name": "Tab"}),
         json!({"id": "café", "name": "Accent"}),
         json!({"id": "plain", "name": "Plain"}),
-    ]);
+    ]
+}
+
+#[test]
+fn ids_written_with_escapes_are_found_unescaped() {
+    let escaped = directory(&escaped_id_entities());
     for (id, name) in [
         ("a\"b", "Quote"),
         ("tab\there", "Tab"),
@@ -203,14 +213,19 @@ fn ids_written_with_escapes_are_found_unescaped() {
     );
 }
 
-#[test]
-fn queue_members_are_named_by_their_user_when_they_have_no_name() {
-    let members = directory(&[
+/// Queue members, one named and one named by its user only.
+fn queue_member_entities() -> Vec<Value> {
+    vec![
         json!({"id": "m1", "name": "Søren Kierkegaard", "user": user("m1", "Søren Kierkegaard", "soren@example.com", "+4533123456", "+4520123456"),
             "ringNumber": 1, "joined": true, "memberBy": "user", "routingStatus": {"status": "IDLE"}, "selfUri": "/api/v2/users/m1"}),
         json!({"id": "m2", "user": user("m2", "Çağla Yılmaz", "cagla@example.com", "+902121234567", "+905321234567"),
             "ringNumber": 2, "joined": false, "memberBy": "group"}),
-    ]);
+    ]
+}
+
+#[test]
+fn queue_members_are_named_by_their_user_when_they_have_no_name() {
+    let members = directory(&queue_member_entities());
     assert_eq!(ids(&members, Query::Name("cagla".into())), ["m2"]);
     assert_eq!(ids(&members, Query::Name("kierke".into())), ["m1"]);
     assert_eq!(ids(&members, phone("+905321234567")), ["m2"]);
@@ -220,9 +235,9 @@ fn queue_members_are_named_by_their_user_when_they_have_no_name() {
     );
 }
 
-#[test]
-fn external_contacts_organisations_and_locations_have_their_keys() {
-    let entities = directory(&[
+/// An external contact, an external organisation, a location and a queue.
+fn contact_organisation_location_entities() -> Vec<Value> {
+    vec![
         json!({"id": "c1", "firstName": "Renée", "middleName": null, "lastName": "Lefèvre", "salutation": "Mme",
             "workPhone": {"display": "+33 1 42 68 53 00", "e164": "+33142685300", "countryCode": "FR", "acceptsSMS": false},
             "cellPhone": {"display": "06 12 34 56 78", "userInput": "0612345678"},
@@ -238,7 +253,12 @@ fn external_contacts_organisations_and_locations_have_their_keys() {
             "emergencyNumber": {"e164": "+13175559111", "number": "(317) 555-9111", "type": "default"},
             "state": "active", "version": 4, "path": [], "selfUri": "/api/v2/locations/l1"}),
         json!({"id": "q1", "name": "Billing Queue", "memberCount": 12, "mediaSettings": {"call": {"alertingTimeoutSeconds": 8}}}),
-    ]);
+    ]
+}
+
+#[test]
+fn external_contacts_organisations_and_locations_have_their_keys() {
+    let entities = directory(&contact_organisation_location_entities());
     assert_eq!(ids(&entities, Query::Name("lefevre".into())), ["c1"]);
     assert_eq!(ids(&entities, Query::Name("renee l".into())), ["c1"]);
     assert_eq!(
@@ -338,4 +358,103 @@ fn the_index_is_small_beside_the_body() {
     let directory = directory(&entities);
     let ratio = directory.lookup_index().heap_bytes() as f64 / directory.body().len() as f64;
     assert!(ratio < 1.0, "{ratio}");
+}
+
+/// Asserts that the index a fill builds from the key members of `entities` (a JSON array's
+/// text, written as a fetch writes a page) is the index a full parse of the same entries builds,
+/// and that a copy made from the snapshot has it.
+fn both_builds_agree(entities: &str) {
+    let snapshot = DirectorySnapshot::from_entities_json(entities.as_bytes()).unwrap();
+    let members = snapshot.key_members.as_ref().unwrap();
+    let from_members = LookupIndex::from_key_members(&snapshot.entries_json, members).unwrap();
+    let parsed = LookupIndex::build(&snapshot.entries_json).unwrap();
+    assert_eq!(from_members.len(), snapshot.entry_count);
+    assert!(from_members == parsed, "{entities}");
+    let filled = CachedDirectory::from_snapshot(
+        DirectoryId::new("agree").unwrap(),
+        "users",
+        &snapshot,
+        Ttl::from_secs(300).unwrap(),
+        SystemTime::now(),
+        InvalidationDirective::Fresh,
+        Limits {
+            max_entries: snapshot.entry_count,
+        },
+    )
+    .unwrap();
+    assert!(*filled.lookup_index() == parsed, "{entities}");
+}
+
+/// `entities` as a JSON array's text, each entity's members in reverse order (so that the
+/// transcoder rewrites it sorted).
+fn reversed(entities: &[Value]) -> String {
+    let entities: Vec<String> = entities
+        .iter()
+        .map(|entity| {
+            let members: Vec<String> = entity
+                .as_object()
+                .unwrap()
+                .iter()
+                .rev()
+                .map(|(key, value)| format!("{}: {value}", Value::from(key.as_str())))
+                .collect();
+            format!("{{{}}}", members.join(", "))
+        })
+        .collect();
+    format!("[{}]", entities.join(",\n"))
+}
+
+/// Every entity shape of the fixtures above and of genesys-mock's sources.
+fn every_source() -> Vec<Vec<Value>> {
+    use genesys_mock::MockSource;
+    let mut all = vec![
+        user_entities(),
+        queue_member_entities(),
+        contact_organisation_location_entities(),
+        escaped_id_entities(),
+        genesys_mock::generate_entries(300, 11),
+    ];
+    for source in [
+        MockSource::Users,
+        MockSource::Groups,
+        MockSource::GroupMembers("g1".into()),
+        MockSource::Queues,
+        MockSource::QueueMembers("q1".into()),
+        MockSource::ExternalContacts,
+        MockSource::ExternalOrganizations,
+        MockSource::Skills,
+        MockSource::WrapupCodes,
+        MockSource::Locations,
+    ] {
+        all.push(source.generated(150, 23));
+    }
+    all
+}
+
+#[test]
+fn the_index_from_key_members_is_the_index_of_a_full_parse_for_every_source() {
+    for entities in every_source() {
+        both_builds_agree(&Value::from(entities.clone()).to_string());
+        both_builds_agree(&reversed(&entities));
+    }
+    both_builds_agree("[]");
+}
+
+#[test]
+fn the_index_from_key_members_agrees_on_repeated_keys_odd_values_and_escapes() {
+    both_builds_agree(
+        r#"[
+        {"name": "First", "id": "d1", "name": "Second Name", "email": "a@example.com", "email": 3,
+         "phone": "+1 317 555 0100", "phone": {"e164": "+13175550101"}, "id": "d1 last"},
+        {"email": "B@example.com", "workEmail": "b@example.com", "id": "d2", "email": "c@example.com"},
+        {"id": 7, "name": null, "email": {"x": 1}, "phone": [1, 2], "primaryContactInfo": "none",
+         "addresses": [null, 3, {"mediaType": 5}, {"mediaType": "EMAIL", "address": 4}]},
+        {"user": "text", "firstName": 1, "lastName": true, "id": {"id": "inner"}, "workPhone": null},
+        {"user": {"id": "u", "user": {"name": "deeper"}, "firstName": "F", "name": 3,
+                  "addresses": [{"mediaType": "SMS", "display": "+44 7700 900123"}]}},
+        {"id": "q\"uote", "lastName": "Ñúñez", "firstName": "José"},
+        {"id": "back\\slash\u0001", "id": "tab\there", "name": "Escaped \"twice\""},
+        {"zz": {"b": 1, "a": 2}, "id": "\u00e9t\u00e9", "cellPhone": {"display": "  ", "number": "0612"}}
+    ]"#,
+    );
 }
