@@ -20,6 +20,9 @@ use crate::{ContentCoding, MIN_COMPRESSED_LEN, ZSTD_LEVEL};
 /// flags, no time, no extra flags, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
+/// Bytes DEFLATE writes at a time (flate2's own `GzEncoder` uses 32 KiB).
+const DEFLATE_CHUNK: usize = 64 * 1024;
+
 /// A zstd context, a DEFLATE state and an output buffer, reused for every form made with them.
 ///
 /// Each form is compressed into the buffer and then copied out at its exact size, so a form
@@ -29,6 +32,8 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 pub(crate) struct Encoders {
     zstd: zstd::bulk::Compressor<'static>,
     deflate: Compress,
+    /// What DEFLATE writes into before it is appended to `out`.
+    chunk: Box<[u8]>,
     out: Vec<u8>,
 }
 
@@ -41,6 +46,7 @@ impl Encoders {
             zstd,
             // Raw DEFLATE: the gzip header and trailer are written around it here.
             deflate: Compress::new(Compression::new(GZIP_LEVEL), false),
+            chunk: vec![0; DEFLATE_CHUNK].into_boxed_slice(),
             out: Vec::new(),
         }
     }
@@ -72,15 +78,21 @@ impl Encoders {
     fn gzip(&mut self, body: &[u8]) {
         self.deflate.reset();
         self.out.extend_from_slice(&GZIP_HEADER);
+        // Through a small buffer, not straight into `out`: flate2's Rust backend zeroes all the
+        // room it is given first, and `out` has room for zstd's worst case (a whole body: a
+        // 100,000-entry directory left 80 MB more resident).
         loop {
-            // A tenth of the body is about what DEFLATE 6 makes of JSON; an incompressible body
-            // takes a few more rounds, each reserving room again.
-            self.out.reserve(body.len() / 8 + 64);
-            let read = usize::try_from(self.deflate.total_in()).expect("within the body");
+            let (read, written) = (self.deflate.total_in(), self.deflate.total_out());
             let status = self
                 .deflate
-                .compress_vec(&body[read..], &mut self.out, FlushCompress::Finish)
+                .compress(
+                    &body[offset(read)..],
+                    &mut self.chunk,
+                    FlushCompress::Finish,
+                )
                 .expect("DEFLATE into memory cannot fail");
+            let made = offset(self.deflate.total_out() - written);
+            self.out.extend_from_slice(&self.chunk[..made]);
             if status == Status::StreamEnd {
                 break;
             }
@@ -92,6 +104,11 @@ impl Encoders {
         self.out
             .extend_from_slice(&(body.len() as u32).to_le_bytes());
     }
+}
+
+/// A DEFLATE byte count as an index: never more than the body's length.
+fn offset(count: u64) -> usize {
+    usize::try_from(count).expect("within the body")
 }
 
 impl fmt::Debug for Encoders {
