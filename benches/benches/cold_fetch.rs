@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("pipeline", |b| {
         // The time a caller waits on a miss. The eager compressed forms are made after the
-        // copy is stored, on a blocking thread, while the caller already has its answer: each
+        // copy is stored, on their own thread, while the caller already has its answer: each
         // iteration waits for them outside the timing, so that one iteration's compression
         // does not run into the next one's fetch (their cost is `fill`'s figure).
         let cache = &cache;

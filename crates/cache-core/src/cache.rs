@@ -8,6 +8,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use serde_json::{Value, json};
 
 use crate::flight::{Flights, SharedRefresh};
+use crate::form_worker::FormWorker;
 use crate::listener::{ChangeKind, ChangeListener, ChangeNotifier, DirectoryChange};
 use crate::metrics::{self, RequestMetrics};
 use crate::pipeline::Pipeline;
@@ -470,9 +471,11 @@ impl DirectoryCacheBuilder {
             backend,
             ttl: self.ttl,
             limits: self.limits,
-            eager_encodings: self
-                .eager_encodings
-                .unwrap_or_else(|| crate::DEFAULT_EAGER_ENCODINGS.to_vec()),
+            forms: FormWorker::start(
+                self.eager_encodings
+                    .as_deref()
+                    .unwrap_or(&crate::DEFAULT_EAGER_ENCODINGS),
+            ),
             clock,
             auditor,
             notifier,

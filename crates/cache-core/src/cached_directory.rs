@@ -9,6 +9,7 @@ use bytes::Bytes;
 use genesys_client::{DirectorySnapshot, Entry, Fingerprint};
 use serde::{Deserialize, Serialize};
 
+use crate::encoders::Encoders;
 use crate::{
     ContentCoding, DirectoryId, EncodedBodies, Error, LookupIndex, MIN_COMPRESSED_LEN, Ttl,
 };
@@ -230,6 +231,20 @@ impl CachedDirectory {
         self.encoded.prepare(codings, &self.body);
     }
 
+    /// [`Self::prepare_encodings`] with encoders kept from one copy to the next.
+    pub(crate) fn prepare_encodings_with(
+        &self,
+        encoders: &mut Encoders,
+        codings: &[ContentCoding],
+    ) {
+        self.encoded.prepare_with(encoders, codings, &self.body);
+    }
+
+    /// Whether [`Self::encoded`] in `coding` has been made (or found too small to make).
+    pub fn is_encoded(&self, coding: ContentCoding) -> bool {
+        self.encoded.is_made(coding)
+    }
+
     /// This copy with `zstd` as its zstd form, made before (by the instance that stored it).
     pub fn with_zstd(mut self, zstd: Bytes) -> Self {
         self.encoded = Arc::new(EncodedBodies::with_zstd(zstd));
@@ -299,7 +314,7 @@ impl CachedDirectory {
     /// What this copy weighs in memory, roughly: its body, its lookup index, an allowance for
     /// its compressed forms and a fixed overhead.
     ///
-    /// The forms are made after the copy is stored (eagerly on a blocking thread, or when first
+    /// The forms are made after the copy is stored (eagerly on their own thread, or when first
     /// asked for), so they are not counted as made: a body worth compressing is charged a
     /// quarter of its size for them (zstd and gzip, the default eager forms, take about a fifth
     /// of a realistic directory's JSON; Brotli, if asked for, a tenth more). The weight is

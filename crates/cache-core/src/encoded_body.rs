@@ -15,6 +15,8 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
+use crate::encoders::Encoders;
+
 /// Bodies shorter than this are always sent as they are: a few hundred bytes of JSON fit in
 /// one packet either way, and a decode step on the client would cost more than it saves. The
 /// same rule holds for any small answer (a lookup's one entry, say): see [`ContentCoding::encode`].
@@ -27,7 +29,7 @@ pub const DEFAULT_EAGER_ENCODINGS: [ContentCoding; 2] = [ContentCoding::Zstd, Co
 /// The zstd level of served bodies and of the copy stored in Redis.
 pub const ZSTD_LEVEL: i32 = 6;
 /// The gzip (DEFLATE) level.
-const GZIP_LEVEL: u32 = 6;
+pub(crate) const GZIP_LEVEL: u32 = 6;
 /// The Brotli quality (0–11).
 const BROTLI_QUALITY: u32 = 5;
 /// The Brotli window (log2 of its size in bytes).
@@ -153,6 +155,19 @@ impl EncodedBodies {
     pub fn prepare(&self, codings: &[ContentCoding], body: &[u8]) {
         for coding in codings {
             self.get(*coding, body);
+        }
+    }
+
+    /// [`Self::prepare`] with encoders kept from one copy to the next: the same bytes, but
+    /// nothing allocated besides the forms.
+    pub(crate) fn prepare_with(
+        &self,
+        encoders: &mut Encoders,
+        codings: &[ContentCoding],
+        body: &[u8],
+    ) {
+        for coding in codings {
+            self.forms[coding.index()].get_or_init(|| encoders.encode(*coding, body));
         }
     }
 

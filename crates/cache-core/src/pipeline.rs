@@ -7,11 +7,9 @@ use std::time::Duration;
 use audit::{AuditEventKind, Auditor};
 use serde_json::json;
 
+use crate::form_worker::FormWorker;
 use crate::listener::ChangeNotifier;
-use crate::{
-    CacheBackend, Clock, ContentCoding, DirectoryId, DirectorySource, Error, Limits, TtlMatrix,
-    metrics,
-};
+use crate::{CacheBackend, Clock, DirectoryId, DirectorySource, Error, Limits, TtlMatrix, metrics};
 
 /// What every operation of the cache shares: where directories come from and go to, the
 /// rules they are cached by, the clock, and who is told what happened. Owned by the
@@ -22,8 +20,9 @@ pub(crate) struct Pipeline {
     pub(crate) backend: Arc<dyn CacheBackend>,
     pub(crate) ttl: TtlMatrix,
     pub(crate) limits: Limits,
-    /// The compressed forms made when a copy is written, before any request asks for them.
-    pub(crate) eager_encodings: Vec<ContentCoding>,
+    /// Makes the compressed forms chosen to be made when a copy is written, before any
+    /// request asks for them.
+    pub(crate) forms: FormWorker,
     pub(crate) clock: Clock,
     pub(crate) auditor: Auditor,
     pub(crate) notifier: ChangeNotifier,

@@ -195,23 +195,12 @@ impl Pipeline {
             // The copy is still the right answer for this caller, just not cached.
             Err(e) => self.backend_failed("put", id, &e),
         }
-        self.prepare_encodings(&directory);
+        // Made on the forms' own thread: a 500-entry directory takes milliseconds to compress,
+        // longer than its fetch. A backend that stores a form (Redis keeps the zstd one) made
+        // it already when the copy was written.
+        self.forms.prepare(&directory);
         self.announce(request, &directory, kind).await;
         Ok(Refreshed { directory, kind })
-    }
-
-    /// Makes the eager compressed forms of a copy just stored, on a blocking thread: the miss
-    /// is answered without waiting for them (a 500-entry directory takes milliseconds to
-    /// compress, longer than its fetch), and a request that asks for a form meanwhile waits for
-    /// that same one rather than making another. A backend that stores a form (Redis keeps the
-    /// zstd one) made it already when the copy was written.
-    fn prepare_encodings(&self, directory: &Arc<CachedDirectory>) {
-        if self.eager_encodings.is_empty() {
-            return;
-        }
-        let directory = Arc::clone(directory);
-        let codings = self.eager_encodings.clone();
-        tokio::task::spawn_blocking(move || directory.prepare_encodings(&codings));
     }
 
     fn cached_copy(

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use audit::{AuditEventKind, Auditor, JsonLinesSink, MemoryAuditSink};
 use cache_core::conformance::InterceptedBackend;
 use cache_core::{
-    CacheBackend, CachedDirectory, ChangeKind, ChangeListener, DirectoryCache, DirectoryChange,
-    DirectoryId, DirectorySnapshot, Entry, Error, InvalidationDirective, Limits, ListenerError,
-    MemoryBackend, Outcome, Ttl, VerifyResult,
+    CacheBackend, CachedDirectory, ChangeKind, ChangeListener, ContentCoding, DirectoryCache,
+    DirectoryChange, DirectoryId, DirectorySnapshot, Entry, Error, InvalidationDirective, Limits,
+    ListenerError, MemoryBackend, Outcome, Ttl, VerifyResult,
 };
 use genesys_mock::{Fault, GenesysMock, MockDirectory, Paging, Target};
 use serde_json::{Value, json};
@@ -68,6 +68,31 @@ async fn a_miss_then_a_hit_serve_every_field_upstream_sent() {
     assert_eq!(
         miss.directory.body().as_ptr(),
         hit.directory.body().as_ptr()
+    );
+}
+
+#[tokio::test]
+async fn a_miss_has_its_eager_forms_made_with_no_request_asking() {
+    let mock = mock_with("vendors", MockDirectory::generated(40, 3));
+    let cache = DirectoryCache::builder()
+        .source(testkit::client(&mock))
+        .eager_encodings(&[ContentCoding::Gzip])
+        .build()
+        .unwrap();
+    let miss = cache.get(&id("vendors")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !miss.directory.is_encoded(ContentCoding::Gzip) {
+        assert!(Instant::now() < deadline, "the gzip form was never made");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        !miss.directory.is_encoded(ContentCoding::Zstd),
+        "not eager here"
+    );
+    let hit = cache.get(&id("vendors")).await.unwrap();
+    assert!(
+        hit.directory.is_encoded(ContentCoding::Gzip),
+        "kept with the copy"
     );
 }
 
