@@ -64,6 +64,17 @@ impl CachedDirectory {
         Matches::new(entries, found.len())
     }
 
+    /// [`Self::find`]'s answer written as [`Matches::to_json`] writes it, straight from the
+    /// stored entities: what `serve` answers, with no [`Matches`] in between.
+    pub fn find_json(&self, query: &Query, limit: usize) -> Vec<u8> {
+        let found = self.lookup_index().find(query);
+        let entries = found.iter().take(limit).map(|&entity| {
+            let span = self.lookup_index().span(entity);
+            &self.entries_json()[span.at as usize..(span.at + span.len) as usize]
+        });
+        query::answer_json(self, query, entries, found.len())
+    }
+
     fn entity_bytes(&self, entity: u32) -> Bytes {
         let span = self.lookup_index().span(entity);
         let at = self.entries_offset() + span.at as usize;

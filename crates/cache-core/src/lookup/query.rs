@@ -1,7 +1,5 @@
 //! What a lookup asks (`Query`) and what it answers (`Matches`).
 
-use std::io::Write;
-
 use bytes::Bytes;
 
 use crate::{CachedDirectory, Error};
@@ -119,34 +117,47 @@ impl Matches {
     /// The JSON document `serve` answers: `{directory_id, fingerprint, query, matches,
     /// match_count, truncated}`, the matches written as the stored bytes.
     pub fn to_json(&self, directory: &CachedDirectory, query: &Query) -> Vec<u8> {
-        let size: usize = self.entries.iter().map(|e| e.len() + 1).sum();
-        let mut out = Vec::with_capacity(size + 192);
-        // A directory id and a fingerprint are ASCII with nothing JSON escapes (SPEC §3;
-        // `xxh3:` and hex digits): written as they are. Only the asked value is escaped.
-        out.extend_from_slice(br#"{"directory_id":""#);
-        out.extend_from_slice(directory.directory_id().as_str().as_bytes());
-        out.extend_from_slice(br#"","fingerprint":""#);
-        out.extend_from_slice(directory.fingerprint().as_str().as_bytes());
-        out.extend_from_slice(br#"","query":{""#);
-        out.extend_from_slice(query.key().as_bytes());
-        out.extend_from_slice(br#"":"#);
-        // Writing a string into memory cannot fail.
-        serde_json::to_writer(&mut out, query.value()).unwrap_or_default();
-        out.extend_from_slice(br#"},"matches":["#);
-        for (i, entry) in self.entries.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(entry);
-        }
-        out.extend_from_slice(br#"],"match_count":"#);
-        // Writing into a `Vec` cannot fail.
-        write!(out, "{}", self.match_count).unwrap_or_default();
-        out.extend_from_slice(if self.truncated() {
-            br#","truncated":true}"#
-        } else {
-            br#","truncated":false}"#
-        });
-        out
+        let entries = self.entries.iter().map(|entry| &entry[..]);
+        answer_json(directory, query, entries, self.match_count)
     }
+}
+
+/// The answer document of `query` in `directory`: `entries`, the first of `match_count`
+/// matches, written as they are stored.
+pub(crate) fn answer_json<'a>(
+    directory: &CachedDirectory,
+    query: &Query,
+    entries: impl Iterator<Item = &'a [u8]> + Clone,
+    match_count: usize,
+) -> Vec<u8> {
+    let size: usize = entries.clone().map(|entry| entry.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + 192);
+    // A directory id and a fingerprint are ASCII with nothing JSON escapes (SPEC §3;
+    // `xxh3:` and hex digits): written as they are. Only the asked value is escaped.
+    out.extend_from_slice(br#"{"directory_id":""#);
+    out.extend_from_slice(directory.directory_id().as_str().as_bytes());
+    out.extend_from_slice(br#"","fingerprint":""#);
+    out.extend_from_slice(directory.fingerprint().as_str().as_bytes());
+    out.extend_from_slice(br#"","query":{""#);
+    out.extend_from_slice(query.key().as_bytes());
+    out.extend_from_slice(br#"":"#);
+    // Writing a string or a number into memory cannot fail.
+    serde_json::to_writer(&mut out, query.value()).unwrap_or_default();
+    out.extend_from_slice(br#"},"matches":["#);
+    let mut answered = 0;
+    for entry in entries {
+        if answered > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(entry);
+        answered += 1;
+    }
+    out.extend_from_slice(br#"],"match_count":"#);
+    serde_json::to_writer(&mut out, &match_count).unwrap_or_default();
+    out.extend_from_slice(if match_count > answered {
+        br#","truncated":true}"#
+    } else {
+        br#","truncated":false}"#
+    });
+    out
 }

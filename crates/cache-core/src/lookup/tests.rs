@@ -343,6 +343,25 @@ fn the_answer_document_holds_the_stored_entities() {
 }
 
 #[test]
+fn the_answer_written_from_the_copy_is_the_matches_document() {
+    let users = users();
+    for (query, limit) in [
+        (Query::Email("ana@example.com".into()), 1),
+        (Query::Any("a".into()), 1),
+        (Query::Any("a".into()), MAX_LIMIT),
+        (Query::Name("nobody \"quoted\"".into()), 5),
+        (phone("+1 (317) 555-0100"), 3),
+    ] {
+        let matches = users.find(&query, limit);
+        assert_eq!(
+            users.find_json(&query, limit),
+            matches.to_json(&users, &query),
+            "{query:?}"
+        );
+    }
+}
+
+#[test]
 fn corrupt_entries_and_a_wrong_count_are_refused() {
     let users = users();
     let mut meta = users.meta().clone();

@@ -65,8 +65,7 @@ pub(crate) async fn find(
         .get_for(&id, Route::Lookup)
         .await
         .map_err(|e| ApiError::from_cache(&e))?;
-    let matches = lookup.directory.find(&query, limit);
-    let body = matches.to_json(&lookup.directory, &query);
+    let body = lookup.directory.find_json(&query, limit);
     Ok(copy_response(
         &lookup.directory,
         lookup.outcome,
