@@ -651,23 +651,6 @@ mod tests {
         }
     }
 
-    /// Every source of genesys-mock, with realistic entities of each.
-    fn mock_sources() -> Vec<genesys_mock::MockSource> {
-        use genesys_mock::MockSource;
-        vec![
-            MockSource::Users,
-            MockSource::Groups,
-            MockSource::GroupMembers("g-1".into()),
-            MockSource::Queues,
-            MockSource::QueueMembers("q-1".into()),
-            MockSource::ExternalContacts,
-            MockSource::ExternalOrganizations,
-            MockSource::Skills,
-            MockSource::WrapupCodes,
-            MockSource::Locations,
-        ]
-    }
-
     /// Asserts that the key members recorded for `entity` are its top-level fields that hold
     /// keys, in the order written, each range slicing exactly its value's canonical JSON (as
     /// a `Value` writes it, the last of a key given twice).
@@ -695,7 +678,7 @@ mod tests {
     #[test]
     fn key_members_slice_exactly_their_values_in_any_key_order() {
         let mut transcoder = Transcoder::default();
-        for source in mock_sources() {
+        for source in genesys_mock::MockSource::every() {
             let entities = source.generated(60, 5);
             assert!(!entities.is_empty(), "{source:?}");
             for entity in entities {

@@ -108,6 +108,23 @@ impl MockSource {
         crate::org::generate(self, count, seed)
     }
 
+    /// One of every listing (the member listings of group `g-1` and queue `q-1`): for tests
+    /// that must hold for every source.
+    pub fn every() -> Vec<MockSource> {
+        vec![
+            MockSource::Users,
+            MockSource::Groups,
+            MockSource::GroupMembers("g-1".into()),
+            MockSource::Queues,
+            MockSource::QueueMembers("q-1".into()),
+            MockSource::ExternalContacts,
+            MockSource::ExternalOrganizations,
+            MockSource::Skills,
+            MockSource::WrapupCodes,
+            MockSource::Locations,
+        ]
+    }
+
     /// The listing served at `path` (a path the router routes here), when it is one.
     pub(crate) fn at(path: &str) -> Option<MockSource> {
         let fixed = [

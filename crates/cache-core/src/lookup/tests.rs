@@ -425,7 +425,6 @@ fn reversed(entities: &[Value]) -> String {
 
 /// Every entity shape of the fixtures above and of genesys-mock's sources.
 fn every_source() -> Vec<Vec<Value>> {
-    use genesys_mock::MockSource;
     let mut all = vec![
         user_entities(),
         queue_member_entities(),
@@ -433,18 +432,7 @@ fn every_source() -> Vec<Vec<Value>> {
         escaped_id_entities(),
         genesys_mock::generate_entries(300, 11),
     ];
-    for source in [
-        MockSource::Users,
-        MockSource::Groups,
-        MockSource::GroupMembers("g1".into()),
-        MockSource::Queues,
-        MockSource::QueueMembers("q1".into()),
-        MockSource::ExternalContacts,
-        MockSource::ExternalOrganizations,
-        MockSource::Skills,
-        MockSource::WrapupCodes,
-        MockSource::Locations,
-    ] {
+    for source in genesys_mock::MockSource::every() {
         all.push(source.generated(150, 23));
     }
     all
