@@ -68,17 +68,23 @@ impl CachedDirectory {
     /// stored entities: what `serve` answers, with no [`Matches`] in between.
     pub fn find_json(&self, query: &Query, limit: usize) -> Vec<u8> {
         let found = self.lookup_index().find(query);
-        let entries = found.iter().take(limit).map(|&entity| {
-            let span = self.lookup_index().span(entity);
-            &self.entries_json()[span.at as usize..(span.at + span.len) as usize]
-        });
+        let entries = found
+            .iter()
+            .take(limit)
+            .map(|&entity| &self.entries_json()[self.entity_range(entity)]);
         query::answer_json(self, query, entries, found.len())
     }
 
     fn entity_bytes(&self, entity: u32) -> Bytes {
+        let range = self.entity_range(entity);
+        let at = self.entries_offset();
+        self.body().slice(at + range.start..at + range.end)
+    }
+
+    /// Where entity `entity` is in [`Self::entries_json`].
+    fn entity_range(&self, entity: u32) -> std::ops::Range<usize> {
         let span = self.lookup_index().span(entity);
-        let at = self.entries_offset() + span.at as usize;
-        self.body().slice(at..at + span.len as usize)
+        span.at as usize..(span.at + span.len) as usize
     }
 }
 
