@@ -46,7 +46,11 @@ pub(crate) fn fold_name<'a>(
                 word_at(out.len());
                 in_word = true;
             }
-            out.extend_from_slice(folded);
+            // Most characters fold to one byte: pushed, not copied as a slice.
+            match folded {
+                [byte] => out.push(*byte),
+                folded => out.extend_from_slice(folded),
+            }
         }
     }
 }

@@ -415,6 +415,9 @@ fn sorted(keys: Vec<Key>, source: &[u8]) -> Box<[Key]> {
 /// The first [`PREFIX_LEN`] bytes of `key` as a big-endian integer, zero-padded: integers
 /// compare as the bytes do, but for keys alike in those bytes (zero bytes included).
 fn prefix(key: &[u8]) -> u128 {
+    if let Some(first) = key.first_chunk::<PREFIX_LEN>() {
+        return u128::from_be_bytes(*first);
+    }
     let mut first = [0u8; PREFIX_LEN];
     let len = key.len().min(PREFIX_LEN);
     first[..len].copy_from_slice(&key[..len]);
