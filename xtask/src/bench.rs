@@ -49,10 +49,7 @@ const FIGURES: &[Figure] = &[
     Figure {
         name: "cold_fetch_vs_raw",
         bench: "cold_fetch",
-        value: Source::Ratio(
-            criterion("cold_fetch", "pipeline"),
-            criterion("cold_fetch", "raw"),
-        ),
+        value: Source::Recorded("cold_fetch_vs_raw"),
         unit: Unit::Ratio,
         goal: Goal::AtMost(1.2),
     },
