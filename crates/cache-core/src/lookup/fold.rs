@@ -27,11 +27,29 @@ pub(crate) fn fold_name<'a>(
     mut word_at: impl FnMut(usize),
 ) {
     let start = out.len();
+    // Before a word's first byte: the space that joins it to the word before, and its start.
+    let mut begin_word = |out: &mut Vec<u8>| {
+        if out.len() > start {
+            out.push(b' ');
+        }
+        word_at(out.len());
+    };
     for part in parts {
         let mut in_word = false;
         for c in part.chars() {
             if separates_words(c) {
                 in_word = false;
+                continue;
+            }
+            // ASCII, most of most names, is pushed folded without a buffer.
+            if let Ok(byte) = u8::try_from(c)
+                && byte.is_ascii()
+            {
+                if !in_word {
+                    begin_word(out);
+                    in_word = true;
+                }
+                out.push(byte.to_ascii_lowercase());
                 continue;
             }
             let mut folded = [0u8; 16];
@@ -40,17 +58,10 @@ pub(crate) fn fold_name<'a>(
                 continue;
             }
             if !in_word {
-                if out.len() > start {
-                    out.push(b' ');
-                }
-                word_at(out.len());
+                begin_word(out);
                 in_word = true;
             }
-            // Most characters fold to one byte: pushed, not copied as a slice.
-            match folded {
-                [byte] => out.push(*byte),
-                folded => out.extend_from_slice(folded),
-            }
+            out.extend_from_slice(folded);
         }
     }
 }

@@ -104,6 +104,7 @@ impl LookupIndex {
             return Err("entries are too large to index (4 GiB)".to_owned());
         }
         let mut builder = Builder::with_capacity(members.len());
+        let mut keys = EntityKeys::default();
         for (entity, (span, members)) in (0u32..).zip(members.entities()) {
             if span.end > entries_json.len() {
                 return Err(format!("entity {entity} is not in the entries"));
@@ -113,7 +114,7 @@ impl LookupIndex {
                 at: span.start as u32,
                 len: span.len() as u32,
             });
-            let keys = EntityKeys::from_members(entries_json, members)
+            keys.read_members(entries_json, members)
                 .map_err(|e| format!("entity {entity} cannot be read: {e}"))?;
             builder.add(entries_json, &keys, entity)?;
         }
@@ -401,6 +402,10 @@ fn sorted(keys: Vec<Key>, source: &[u8]) -> Box<[Key]> {
         .collect();
     keyed.sort_by_key(|(prefix, _)| *prefix);
     for run in keyed.chunk_by_mut(|(a, _), (b, _)| a == b) {
+        // Most keys are alone in their prefix (every id, every e-mail of a directory).
+        if run.len() == 1 {
+            continue;
+        }
         let len = run[0].1.len;
         let alike = run.iter().all(|(_, key)| key.len == len) && len as usize <= PREFIX_LEN;
         if !alike {

@@ -52,14 +52,30 @@ impl<'de> EntityKeys<'de> {
 }
 
 impl<'de> EntityKeys<'de> {
-    /// The keys of one entity from its key members alone, each value read from
+    /// Becomes the keys of one entity from its key members alone, each value read from
     /// `entries_json` where the fetch wrote it: the same keys as reading the entity whole,
-    /// as the members are its key fields in the order written.
-    pub(crate) fn from_members(
+    /// as the members are its key fields in the order written. The lists of e-mails and
+    /// phones are kept from the entity before, so that an index of many entities does not
+    /// allocate them for each.
+    pub(crate) fn read_members(
+        &mut self,
         entries_json: &'de [u8],
         members: &[KeyMember],
-    ) -> Result<Self, serde_json::Error> {
-        let mut keys = EntityKeys::default();
+    ) -> Result<(), serde_json::Error> {
+        let Self {
+            id,
+            name,
+            first_name,
+            last_name,
+            user_name,
+            emails,
+            phones,
+        } = self;
+        for text in [id, name, first_name, last_name, user_name] {
+            *text = None;
+        }
+        emails.clear();
+        phones.clear();
         for member in members {
             let value = entries_json.get(member.value()).ok_or_else(|| {
                 <serde_json::Error as serde::de::Error>::custom(
@@ -67,7 +83,7 @@ impl<'de> EntityKeys<'de> {
                 )
             })?;
             let field = FieldValue {
-                keys: &mut keys,
+                keys: &mut *self,
                 field: member.field(),
                 nested: false,
             };
@@ -81,7 +97,7 @@ impl<'de> EntityKeys<'de> {
             Lenient(field).deserialize(&mut json)?;
             json.end()?;
         }
-        Ok(keys)
+        Ok(())
     }
 }
 
