@@ -50,4 +50,5 @@ pub use retry::{RetryPolicy, parse_retry_after};
 /// The secret type of [`GenesysClientBuilder::client_secret`], re-exported for convenience.
 pub use secrecy::SecretString;
 pub use source::{Listing, PagingStyle, Parameter, ParameterError, Source, SourceSpec};
+pub use transcode::plain_string;
 pub use url_safety::{is_loopback, redact_url};

@@ -379,14 +379,30 @@ fn write_sorted(
     kept
 }
 
+/// Whether serde_json writes `text` as it is between its quotes: it escapes the bytes checked
+/// here and no others (a test holds it to that), and most strings have none of them.
+fn is_plain(text: &[u8]) -> bool {
+    // Every byte is looked at, with no early exit, which the compiler checks many at a time.
+    text.iter().fold(true, |plain, &b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    })
+}
+
+/// The text of `json` when it is one JSON string with nothing escaped, as the entries JSON of a
+/// fetch holds every string without characters to escape: the bytes between the quotes, read
+/// without a parser. `None` for any other JSON value (which a parser must read).
+pub fn plain_string(json: &[u8]) -> Option<&str> {
+    let text = json.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if !is_plain(text) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
+}
+
 /// Appends `text` as a JSON string, as serde_json writes it.
 fn write_string(out: &mut Vec<u8>, text: &str) {
-    // serde_json escapes these bytes and no others (a test holds it to that): a string without
-    // them, as most are, is written as it is, without going through its escaping writer.
-    let plain = text.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
+    // A string with nothing to escape is written as it is, without serde_json's escaping writer.
+    if is_plain(text.as_bytes()) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -467,6 +483,31 @@ mod tests {
         }
         let (json, _) = transcoded(&mut transcoder, r#"{"a": "\u00e9\t\ud83d\ude00"}"#).unwrap();
         assert_eq!(json, "{\"a\":\"é\\t😀\"}");
+    }
+
+    #[test]
+    fn a_string_written_plain_is_read_back_without_a_parser_and_nothing_else_is() {
+        for text in ["Zoë Ñúñez", "", "a\"b", "a\tb", "a\\b", "é\u{2028}"] {
+            let mut out = Vec::new();
+            write_string(&mut out, text);
+            let plain = is_plain(text.as_bytes()).then_some(text);
+            assert_eq!(plain_string(&out), plain, "{text:?}");
+        }
+        assert_eq!(plain_string(b"\"a\\tb\""), None);
+        for json in [
+            &b"\"\xff\""[..],
+            b"\"",
+            b"\"a\",\"b\"",
+            b"null",
+            b"{\"e164\":\"+1\"}",
+        ] {
+            assert_eq!(
+                plain_string(json),
+                None,
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
     }
 
     #[test]

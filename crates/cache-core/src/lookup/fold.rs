@@ -66,13 +66,12 @@ pub(crate) fn fold_name<'a>(
     }
 }
 
-/// `c` case- and accent-folded, as UTF-8 in `buffer` (empty for a lone combining mark).
+/// `c` case- and accent-folded, as UTF-8 in `buffer` (empty for a lone combining mark). ASCII is
+/// folded by [`fold_name`] before it gets here.
 fn fold_char(c: char, buffer: &mut [u8; 16]) -> &[u8] {
-    if c.is_ascii() {
-        buffer[0] = c.to_ascii_lowercase() as u8;
-        return &buffer[..1];
-    }
-    if let Some(folded) = two_byte_folds().get(c as usize - 0x80)
+    if let Some(folded) = (c as usize)
+        .checked_sub(0x80)
+        .and_then(|at| two_byte_folds().get(at))
         && let Some(folded) = folded.as_bytes()
     {
         return folded;
@@ -232,6 +231,15 @@ mod tests {
         // A decomposed accent folds as the composed one does.
         assert_eq!(name(&["Jose\u{301}"]).0, "jose");
         assert_eq!(name(&["- '"]), (String::new(), vec![]));
+    }
+
+    #[test]
+    fn ascii_is_folded_as_the_tables_fold_it() {
+        for c in (0..0x80u8).map(char::from).filter(|c| !separates_words(*c)) {
+            let mut out = Vec::new();
+            fold_name([c.to_string().as_str()], &mut out, |_| {});
+            assert_eq!(out, fold_by_the_tables(c, &mut [0u8; 16]), "{c:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use genesys_client::{KeyField, KeyMember};
+use genesys_client::{KeyField, KeyMember, plain_string};
 use serde::de::{
     Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
@@ -99,20 +99,6 @@ impl<'de> EntityKeys<'de> {
         }
         Ok(())
     }
-}
-
-/// The text of `json` when it is one JSON string with no escapes, as the fetch writes a string
-/// without characters to escape; `None` for anything else (read by the parser instead).
-fn plain_string(json: &[u8]) -> Option<&str> {
-    let text = json.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    // Every byte is looked at (no early exit), which the compiler does many at a time.
-    let escaped = text.iter().fold(false, |escaped, &byte| {
-        escaped | (byte == b'\\') | (byte == b'"') | (byte < 0x20)
-    });
-    if escaped {
-        return None;
-    }
-    std::str::from_utf8(text).ok()
 }
 
 impl<'de> Deserialize<'de> for EntityKeys<'de> {
@@ -399,29 +385,6 @@ mod tests {
             keys_of(&json!([1, 2])),
             (None, String::new(), vec![], vec![])
         );
-    }
-
-    #[test]
-    fn only_strings_with_nothing_escaped_are_read_without_the_parser() {
-        assert_eq!(plain_string("\"Zoë Ñúñez\"".as_bytes()), Some("Zoë Ñúñez"));
-        assert_eq!(plain_string(b"\"\""), Some(""));
-        for json in [
-            &b"\"a\\\"b\""[..],
-            b"\"a\\u00e9\"",
-            b"\"a\tb\"",
-            b"\"\xff\"",
-            b"\"",
-            b"\"a\",\"b\"",
-            b"null",
-            b"{\"e164\":\"+1\"}",
-        ] {
-            assert_eq!(
-                plain_string(json),
-                None,
-                "{}",
-                String::from_utf8_lossy(json)
-            );
-        }
     }
 
     #[test]
